@@ -1,0 +1,1 @@
+"""Browser adapters: the only modules of the picker that touch the page."""

@@ -1,0 +1,1 @@
+"""pickstore's storage service: receives uploads, keeps files in a storage location, serves them."""

@@ -1,0 +1,138 @@
+"""The store's configuration: apps (API keys and secrets) and storage locations, from a TOML file
+with environment overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import bad_request, forbidden
+
+ENV_PREFIX = "PICKSTORE__"
+
+
+@dataclass(frozen=True)
+class App:
+    key: str
+    secret: str
+    allowed_origins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Location:
+    name: str
+    backend: str
+    containers: tuple[str, ...]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def default_container(self) -> str:
+        return self.containers[0]
+
+    def container(self, requested: str | None) -> str:
+        if not requested:
+            return self.default_container
+        if requested not in self.containers:
+            allowed = ", ".join(self.containers)
+            raise bad_request(
+                f"container {requested!r} is not allowed in location {self.name!r}; allowed: {allowed}"
+            )
+        return requested
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    default_location: str
+    apps: Mapping[str, App]
+    locations: Mapping[str, Location]
+    public_url: str | None = None
+
+    def app(self, api_key: str | None) -> App:
+        if not api_key:
+            raise bad_request("missing API key: pass the app's key (filepicker.setKey) with the request")
+        app = self.apps.get(api_key)
+        if app is None:
+            raise forbidden(f"unknown API key {api_key!r}: this store has no app with that key")
+        return app
+
+    def location(self, name: str | None) -> Location:
+        """Location names are case-insensitive, as Filestack's are."""
+        wanted = (name or self.default_location).lower()
+        location = self.locations.get(wanted)
+        if location is None:
+            configured = ", ".join(sorted(self.locations))
+            raise bad_request(
+                f"location {name!r} is not configured on this store; configured locations: {configured}"
+            )
+        return location
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        origins = {origin for app in self.apps.values() for origin in app.allowed_origins}
+        return ["*"] if "*" in origins else sorted(origins)
+
+
+def apply_env_overrides(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """`PICKSTORE__apps__demo__secret=s3cret` sets raw["apps"]["demo"]["secret"]. A value that
+    parses as a TOML value (number, boolean, array) takes that type; anything else is a string."""
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX):].split("__") if part]
+        if not path:
+            continue
+        node = raw
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = _parse_env_value(value)
+    return raw
+
+
+def _parse_env_value(value: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {value}")["v"]
+    except tomllib.TOMLDecodeError:
+        return value
+
+
+def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
+    environ = os.environ if environ is None else environ
+    path = path or environ.get("PICKSTORE_CONFIG")
+    raw: dict[str, Any] = {}
+    if path:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    return from_dict(apply_env_overrides(raw, environ))
+
+
+def from_dict(raw: Mapping[str, Any]) -> Config:
+    store = raw.get("store", {})
+    data_dir = Path(store.get("data_dir", "data"))
+    apps = {}
+    for name, spec in raw.get("apps", {}).items():
+        key = spec.get("key", name)
+        if "secret" not in spec:
+            raise ValueError(f"app {name!r} has no secret")
+        apps[key] = App(key=key, secret=spec["secret"], allowed_origins=tuple(spec.get("allowed_origins", ())))
+    locations = {}
+    for name, spec in raw.get("locations", {"local": {"backend": "local"}}).items():
+        settings = dict(spec)
+        backend = settings.pop("backend", "local")
+        containers = tuple(settings.pop("containers", ("files",)))
+        if not containers:
+            raise ValueError(f"location {name!r} names no containers")
+        locations[name.lower()] = Location(name.lower(), backend, containers, settings)
+    default_location = store.get("default_location", "local").lower()
+    if default_location not in locations:
+        raise ValueError(f"default_location {default_location!r} is not among the locations")
+    return Config(
+        data_dir=data_dir,
+        default_location=default_location,
+        apps=apps,
+        locations=locations,
+        public_url=store.get("public_url"),
+    )

@@ -1,0 +1,75 @@
+"""GET and HEAD /api/file/{handle}: a stored file's bytes, with ETag and Range support."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from .errors import StoreError, not_found
+from .index import FileRecord
+from .state import store_state
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one byte range a Range header asks for, as (first, last) inclusive; None for the whole
+    file (no header, or a form we do not serve partially, such as several ranges)."""
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":
+        length = int(last)
+        if length == 0:
+            raise StoreError(416, f"range {header!r} asks for no bytes")
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise StoreError(416, f"range {header!r} is outside the file's {size} bytes")
+    return start, end
+
+
+def _headers(record: FileRecord) -> dict[str, str]:
+    return {
+        "Content-Type": record.mimetype,
+        "ETag": f'"{record.sha256}"',
+        "Accept-Ranges": "bytes",
+        "Content-Disposition": f"inline; filename*=UTF-8''{quote(record.filename)}",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, max-age=0, must-revalidate",
+    }
+
+
+async def serve_file(request: Request) -> Response:
+    state = store_state(request)
+    record = state.index.get(request.path_params["handle"])
+    if record is None:
+        raise not_found(f"no file with handle {request.path_params['handle']!r}")
+    headers = _headers(record)
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers={"ETag": headers["ETag"]})
+    try:
+        span = parse_range(request.headers.get("range"), record.size)
+    except StoreError as exc:
+        if exc.code == 416:
+            headers["Content-Range"] = f"bytes */{record.size}"
+            return Response(exc.message, status_code=416, headers=headers, media_type="text/plain")
+        raise
+    status = 200
+    first, last = 0, record.size - 1
+    if span is not None:
+        first, last = span
+        status = 206
+        headers["Content-Range"] = f"bytes {first}-{last}/{record.size}"
+    headers["Content-Length"] = str(last - first + 1)
+    if request.method == "HEAD" or record.size == 0:
+        return Response(status_code=status, headers=headers)
+    backend = state.backends[record.location]
+    return StreamingResponse(backend.read(record.container, record.key, first, last), status_code=status, headers=headers)

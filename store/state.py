@@ -1,0 +1,46 @@
+"""What every request handler needs: the configuration, the index and one backend per location."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from .backends import Backend, open_backend
+from .config import Config
+from .index import FileRecord, SQLiteIndex
+
+
+@dataclass
+class StoreState:
+    config: Config
+    index: SQLiteIndex
+    backends: dict[str, Backend] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, config: Config) -> "StoreState":
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        backends = {name: open_backend(loc, config.data_dir) for name, loc in config.locations.items()}
+        return cls(config, SQLiteIndex(config.data_dir / "index.sqlite3"), backends)
+
+    def base_url(self, request: Request) -> str:
+        return (self.config.public_url or str(request.base_url)).rstrip("/")
+
+    def blob(self, record: FileRecord, request: Request) -> dict:
+        """The Blob the picker hands to onSuccess, in the reference's field names."""
+        return {
+            "url": f"{self.base_url(request)}/api/file/{record.handle}",
+            "filename": record.filename,
+            "mimetype": record.mimetype,
+            "size": record.size,
+            "key": record.key,
+            "container": record.container,
+            "path": record.key,
+            "isWriteable": False,
+            "handle": record.handle,
+            "sha256": record.sha256,
+        }
+
+
+def store_state(request: Request) -> StoreState:
+    return request.app.state.store
