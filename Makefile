@@ -1,0 +1,38 @@
+# `make demo` serves the demo page and a store on local disk; `make test` runs every test.
+# Both install what they need first: the Python venv, the browser runtime from the npm registry
+# (pinned by package-lock.json) and, for the tests, Debian's Chromium.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test bench setup clean
+
+demo: setup
+	$(PY) -m store serve --config store/demo.toml --port $(PORT)
+
+test: setup /usr/bin/chromium
+	$(PY) -m pytest
+
+bench: setup /usr/bin/chromium
+	$(PY) -m bench.boot
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+/usr/bin/chromium:
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y chromium
+
+clean:
+	rm -rf $(VENV) node_modules data

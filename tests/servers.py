@@ -1,0 +1,136 @@
+"""Real servers on loopback for the tests and benchmarks: the store as its own process, and a host
+page server on another origin that embeds the picker the way a customer's site does."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import os
+import runpy
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BROWSER = runpy.run_path(str(ROOT / "playwright.config.py"))["LAUNCH"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Store:
+    url: str
+    data_dir: Path
+    config_path: Path
+    process: subprocess.Popen
+
+    def stored_files(self) -> list[Path]:
+        """Every file the store has committed to a local location."""
+        return [p for p in self.data_dir.rglob("*") if p.is_file() and ".incoming" not in p.parts
+                and not p.name.startswith("index.sqlite3")]
+
+
+TEST_CONFIG = """
+[store]
+data_dir = "{data_dir}"
+default_location = "local"
+
+[apps.demo]
+key = "demo"
+secret = "demo-secret"
+allowed_origins = ["*"]
+
+[locations.local]
+backend = "local"
+root = "files"
+containers = ["files", "other-files"]
+"""
+
+
+@contextlib.contextmanager
+def run_store(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | None = None) -> Iterator[Store]:
+    data_dir = tmp / "data"
+    config_path = tmp / "store.toml"
+    config_path.write_text(config_text.format(data_dir=data_dir))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "store", "serve", "--config", str(config_path), "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{url}/static/filepicker.js", timeout=1)
+            break
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"the store did not start:\n{process.stdout.read() if process.stdout else ''}")
+            time.sleep(0.1)
+    try:
+        yield Store(url, data_dir, config_path, process)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+class HostPages(http.server.ThreadingHTTPServer):
+    """Serves tests/pages/*.html with {{STORE}} replaced by the store's URL."""
+
+    daemon_threads = True
+
+    def __init__(self, store_url: str) -> None:
+        self.store_url = store_url
+        super().__init__(("127.0.0.1", free_port()), _HostPageHandler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _HostPageHandler(http.server.BaseHTTPRequestHandler):
+    server: HostPages
+
+    def do_GET(self) -> None:
+        name = self.path.split("?")[0].lstrip("/") or "index.html"
+        page = ROOT / "tests" / "pages" / name
+        if not page.is_file() or page.suffix != ".html":
+            self.send_error(404)
+            return
+        body = page.read_text().replace("{{STORE}}", self.server.store_url).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def run_host_pages(store_url: str) -> Iterator[HostPages]:
+    server = HostPages(store_url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
