@@ -67,7 +67,7 @@
       runtime = handler;
       var pending = queue;
       queue = [];
-      pending.forEach(handler);
+      pending.forEach(function (request) { handler(request); });
       document.dispatchEvent(new CustomEvent("filepicker:ready"));
     },
   };

@@ -3,12 +3,17 @@ nothing is loaded from a CDN."""
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
+from urllib.parse import urljoin
 
-from starlette.responses import FileResponse, Response
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
+
+from .state import store_state
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = {
@@ -30,6 +35,16 @@ class CachedFiles(StaticFiles):
         return response
 
 
+async def pyscript_config(request: Request) -> Response:
+    """pyscript.toml with its interpreter URL made absolute: PyScript resolves `files` against the
+    config's URL but the interpreter against the embedding page, which is on another origin."""
+    text = (ROOT / "pyscript.toml").read_text()
+    relative = tomllib.loads(text)["interpreter"]
+    absolute = urljoin(f"{store_state(request).base_url(request)}/pyscript.toml", relative)
+    text = text.replace(f'interpreter = "{relative}"', f'interpreter = "{absolute}"', 1)
+    return PlainTextResponse(text, media_type="application/toml", headers={"Cache-Control": "no-cache"})
+
+
 def asset_routes() -> list[BaseRoute]:
     missing = [str(path) for path in RUNTIME.values() if not path.is_dir()]
     if missing:
@@ -46,7 +61,7 @@ def asset_routes() -> list[BaseRoute]:
 
     return [
         Route("/", file(ROOT / "index.html"), methods=["GET", "HEAD"]),
-        Route("/pyscript.toml", file(ROOT / "pyscript.toml"), methods=["GET", "HEAD"]),
+        Route("/pyscript.toml", pyscript_config, methods=["GET", "HEAD"]),
         Mount("/static", CachedFiles(ROOT / "static", own)),
         Mount("/picker", CachedFiles(ROOT / "picker", own)),
         Mount("/locales", CachedFiles(ROOT / "locales", own)),

@@ -117,6 +117,10 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         key = spec.get("key", name)
         if "secret" not in spec:
             raise ValueError(f"app {name!r} has no secret")
+        if not isinstance(spec["secret"], str) or not isinstance(key, str):
+            # An environment override such as `secret=1234e567` parses as a TOML number: refuse it
+            # rather than sign with the wrong secret. Quote it to keep it a string.
+            raise ValueError(f"app {name!r}: key and secret must be strings (quote them in the environment)")
         apps[key] = App(key=key, secret=spec["secret"], allowed_origins=tuple(spec.get("allowed_origins", ())))
     locations = {}
     for name, spec in raw.get("locations", {"local": {"backend": "local"}}).items():

@@ -26,8 +26,8 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     first, last = match.groups()
     if first == "":
         length = int(last)
-        if length == 0:
-            raise StoreError(416, f"range {header!r} asks for no bytes")
+        if length == 0 or size == 0:
+            raise StoreError(416, f"range {header!r} asks for no bytes of the file's {size}")
         return max(size - length, 0), size - 1
     start = int(first)
     end = min(int(last), size - 1) if last else size - 1
@@ -36,12 +36,18 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
+# Types a browser would run as a page from the store's origin, which also serves the picker.
+_ACTIVE = re.compile(r"^(text/html|application/xhtml\+xml|image/svg\+xml|text/xml|application/xml)\b", re.I)
+
+
 def _headers(record: FileRecord) -> dict[str, str]:
+    disposition = "attachment" if _ACTIVE.match(record.mimetype) else "inline"
     return {
         "Content-Type": record.mimetype,
         "ETag": f'"{record.sha256}"',
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f"inline; filename*=UTF-8''{quote(record.filename)}",
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(record.filename)}",
+        "Content-Security-Policy": "sandbox; default-src 'none'",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=0, must-revalidate",
     }

@@ -39,8 +39,15 @@ class SQLiteIndex:
         )
 
     def add(self, record: FileRecord) -> None:
+        """Record a stored file. A file stored at an exact path replaces what was there, so older
+        records of that key are dropped: their handles would otherwise serve the new bytes under
+        the old size and checksum."""
         values = asdict(record)
         with self._lock:
+            self._db.execute(
+                "DELETE FROM files WHERE location = ? AND container = ? AND key = ?",
+                (record.location, record.container, record.key),
+            )
             self._db.execute(
                 f"INSERT INTO files ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})",
                 [values[c] for c in _COLUMNS],

@@ -29,7 +29,7 @@ def safe_filename(filename: str | None) -> str:
         keep = ext if dot and len(ext) <= 16 else ""
         room = MAX_SEGMENT - 32 - len(keep.encode()) - 1
         head = (stem if keep else name).encode()[:room].decode(errors="ignore")
-        name = f"{head}.{keep}" if keep else head
+        name = f"{head.rstrip()}.{keep}" if keep else head.rstrip()
     return name
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 
 from starlette.requests import Request
@@ -14,6 +15,8 @@ from .keys import new_handle, safe_filename, storage_key
 from .state import store_state
 
 DEFAULT_MIMETYPE = "application/octet-stream"
+# type/subtype with optional parameters, visible ASCII only: it is sent back as a header value.
+_MIMETYPE = re.compile(r"[\x21-\x7e]+/[\x21-\x7e]+(?:[ \t]*;[\x20-\x7e]*)?")
 
 
 async def store_upload(request: Request) -> JSONResponse:
@@ -25,6 +28,9 @@ async def store_upload(request: Request) -> JSONResponse:
     handle = new_handle()
     filename = safe_filename(params.get("filename"))
     key = storage_key(params.get("path"), handle, filename, multiple=params.get("multiple") == "true")
+    mimetype = params.get("mimetype") or DEFAULT_MIMETYPE
+    if not _MIMETYPE.fullmatch(mimetype):
+        raise bad_request(f"mimetype {mimetype!r} is not a valid MIME type such as 'image/png'")
     declared = request.headers.get("content-length")
 
     writer = state.backends[location.name].writer(container, key)
@@ -45,7 +51,7 @@ async def store_upload(request: Request) -> JSONResponse:
     record = FileRecord(
         handle=handle,
         filename=filename,
-        mimetype=params.get("mimetype") or DEFAULT_MIMETYPE,
+        mimetype=mimetype,
         size=size,
         location=location.name,
         container=container,

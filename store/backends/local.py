@@ -10,6 +10,8 @@ from typing import AsyncIterator
 
 import anyio
 
+from ..errors import StoreError
+
 READ_SIZE = 256 * 1024
 
 
@@ -25,8 +27,11 @@ class LocalWriter:
 
     async def commit(self) -> None:
         self._file.close()
-        self._target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self._temp, self._target)
+        try:
+            self._target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._temp, self._target)
+        except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
+            raise StoreError(409, "the path clashes with a file or folder already stored there") from exc
 
     async def abort(self) -> None:
         self._file.close()
