@@ -16,6 +16,7 @@ class FileProgress:
     acknowledged: int = 0
     in_flight: int = 0
     _reported: float = 0.0
+    _answered: bool = False  # the store has confirmed; a 0-byte file is whole only then
 
     def sent(self, in_flight: int) -> None:
         """Bytes of the current request that have left the browser."""
@@ -25,15 +26,18 @@ class FileProgress:
         """The store confirmed it holds the first `offset` bytes."""
         self.acknowledged = max(self.acknowledged, min(offset, self.size))
         self.in_flight = 0
+        self._answered = True
 
     @property
     def done(self) -> bool:
-        return self.acknowledged >= self.size
+        return self.acknowledged >= self.size and (self.size > 0 or self._answered)
 
     @property
     def percent(self) -> float:
         if self.done:
             value = 100.0
+        elif self.size <= 0:
+            value = 0.0
         else:
             value = min(IN_FLIGHT_CEILING, 100.0 * (self.acknowledged + self.in_flight) / self.size)
         self._reported = max(self._reported, value)

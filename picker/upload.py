@@ -48,5 +48,10 @@ def blob_from_reply(status: int, body: str) -> dict:
     if 200 <= status < 300 and isinstance(reply, dict) and "url" in reply:
         return reply
     if isinstance(reply, dict) and "message" in reply:
-        raise FPError(int(reply.get("code", status)), str(reply["message"]))
-    raise FPError(status or 400, f"the store answered {status} without a usable reply")
+        try:
+            code = int(reply.get("code", status))
+        except (TypeError, ValueError):  # e.g. a proxy's {"code": "BadGateway", ...}
+            code = status or 400
+        raise FPError(code, str(reply["message"]))
+    # A success status without a Blob is not a success: report it as a bad gateway would be.
+    raise FPError(502 if 200 <= status < 300 else status or 400, f"the store answered {status} without a usable reply")

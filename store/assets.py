@@ -3,7 +3,10 @@ nothing is loaded from a CDN."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import tomllib
+import zipfile
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -45,6 +48,27 @@ async def pyscript_config(request: Request) -> Response:
     return PlainTextResponse(text, media_type="application/toml", headers={"Cache-Control": "no-cache"})
 
 
+def picker_archive() -> bytes:
+    """The picker's Python, its stylesheet and its locales in one zip, which PyScript unpacks into
+    the browser's file system: one request instead of one per module."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for folder, patterns in (("picker", ("*.py", "*.css")), ("locales", ("*.json",))):
+            for pattern in patterns:
+                for path in sorted((ROOT / folder).rglob(pattern)):
+                    archive.write(path, path.relative_to(ROOT).as_posix())
+    return buffer.getvalue()
+
+
+async def picker_zip(request: Request) -> Response:
+    body = picker_archive()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"Cache-Control": "no-cache", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/zip", headers=headers)
+
+
 def asset_routes() -> list[BaseRoute]:
     missing = [str(path) for path in RUNTIME.values() if not path.is_dir()]
     if missing:
@@ -62,6 +86,7 @@ def asset_routes() -> list[BaseRoute]:
     return [
         Route("/", file(ROOT / "index.html"), methods=["GET", "HEAD"]),
         Route("/pyscript.toml", pyscript_config, methods=["GET", "HEAD"]),
+        Route("/picker.zip", picker_zip, methods=["GET", "HEAD"]),
         Mount("/static", CachedFiles(ROOT / "static", own)),
         Mount("/picker", CachedFiles(ROOT / "picker", own)),
         Mount("/locales", CachedFiles(ROOT / "locales", own)),

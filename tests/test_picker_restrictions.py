@@ -1,0 +1,125 @@
+"""Which files a pick accepts (picker/restrictions.py, pure CPython)."""
+
+from __future__ import annotations
+
+import pytest
+
+from picker.options import PickerOptions, parse_picker_options
+from picker.restrictions import PickedFile, accept_attribute, is_accepted, mimetype_matches
+
+
+def file(name: str, mimetype: str = "", size: int = 10) -> PickedFile:
+    return PickedFile(name=name, size=size, mimetype=mimetype)
+
+
+# --- accept_attribute ---------------------------------------------------------------------------
+
+
+def test_accept_attribute_is_empty_without_restrictions():
+    assert accept_attribute(PickerOptions()) == ""
+
+
+def test_accept_attribute_lists_mimetypes_comma_separated():
+    options = parse_picker_options({"mimetypes": ["image/*", "application/pdf"]})
+    assert accept_attribute(options) == "image/*,application/pdf"
+
+
+def test_accept_attribute_lists_normalised_extensions():
+    options = parse_picker_options({"extensions": ["PDF", ".Txt"]})
+    assert accept_attribute(options) == ".pdf,.txt"
+
+
+# --- mimetype_matches ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mimetype", ["image/png", "image/jpeg", "image/svg+xml"])
+def test_a_wildcard_subtype_matches_every_subtype_of_its_type(mimetype):
+    assert mimetype_matches("image/*", mimetype) is True
+
+
+@pytest.mark.parametrize("mimetype", ["text/plain", "application/pdf", "imagex/png", "video/image"])
+def test_a_wildcard_subtype_does_not_match_other_types(mimetype):
+    assert mimetype_matches("image/*", mimetype) is False
+
+
+@pytest.mark.parametrize("pattern", ["*/*", "*"])
+@pytest.mark.parametrize("mimetype", ["image/png", "application/octet-stream", ""])
+def test_the_catch_all_patterns_match_anything(pattern, mimetype):
+    assert mimetype_matches(pattern, mimetype) is True
+
+
+def test_an_exact_mimetype_matches_only_itself():
+    assert mimetype_matches("application/pdf", "application/pdf") is True
+    assert mimetype_matches("application/pdf", "application/pdfx") is False
+    assert mimetype_matches("application/pdf", "application/msword") is False
+
+
+@pytest.mark.parametrize("pattern, mimetype", [
+    ("IMAGE/*", "image/png"), ("image/*", "Image/PNG"), ("Application/PDF", "application/pdf"),
+])
+def test_matching_is_case_insensitive(pattern, mimetype):
+    assert mimetype_matches(pattern, mimetype) is True
+
+
+@pytest.mark.parametrize("pattern", ["image/*", "application/pdf"])
+@pytest.mark.parametrize("mimetype", ["", None])
+def test_an_unknown_mimetype_matches_no_specific_pattern(pattern, mimetype):
+    # Browsers give File.type "" when they cannot tell the type.
+    assert mimetype_matches(pattern, mimetype) is False
+
+
+# --- is_accepted --------------------------------------------------------------------------------
+
+
+def test_without_restrictions_every_file_is_accepted():
+    assert is_accepted(PickerOptions(), file("anything.exe", "application/x-msdownload")) is True
+    assert is_accepted(PickerOptions(), file("noext", "")) is True
+
+
+def test_accepted_by_any_of_the_mimetypes():
+    options = parse_picker_options({"mimetypes": ["image/*", "application/pdf"]})
+    assert is_accepted(options, file("a.png", "image/png")) is True
+    assert is_accepted(options, file("a.pdf", "application/pdf")) is True
+    assert is_accepted(options, file("a.txt", "text/plain")) is False
+
+
+def test_mimetype_restriction_ignores_the_file_name():
+    options = parse_picker_options({"mimetype": "image/*"})
+    assert is_accepted(options, file("looks-like.png", "text/plain")) is False
+    assert is_accepted(options, file("no-extension", "image/png")) is True
+
+
+def test_mimetype_restriction_refuses_a_file_of_unknown_type():
+    options = parse_picker_options({"mimetype": "image/*"})
+    assert is_accepted(options, file("mystery.png", "")) is False
+
+
+def test_accepted_by_any_of_the_extensions():
+    options = parse_picker_options({"extensions": [".pdf", "txt"]})
+    assert is_accepted(options, file("report.pdf")) is True
+    assert is_accepted(options, file("notes.txt")) is True
+    assert is_accepted(options, file("photo.png")) is False
+
+
+def test_extension_matching_is_case_insensitive():
+    options = parse_picker_options({"extension": ".PDF"})
+    assert is_accepted(options, file("REPORT.Pdf")) is True
+
+
+def test_extension_restriction_ignores_the_mimetype():
+    options = parse_picker_options({"extension": ".pdf"})
+    assert is_accepted(options, file("report.pdf", "application/octet-stream")) is True
+    assert is_accepted(options, file("report.png", "application/pdf")) is False
+
+
+def test_an_extension_must_be_the_end_of_the_name_after_a_dot():
+    options = parse_picker_options({"extension": "pdf"})
+    assert is_accepted(options, file("pdf")) is False
+    assert is_accepted(options, file("notapdf")) is False
+    assert is_accepted(options, file("report.pdf.exe")) is False
+
+
+def test_multi_part_extensions():
+    options = parse_picker_options({"extension": ".tar.gz"})
+    assert is_accepted(options, file("backup.tar.gz")) is True
+    assert is_accepted(options, file("backup.gz")) is False
