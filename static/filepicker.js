@@ -26,7 +26,7 @@
     var py = document.createElement("script");
     py.type = "py";
     py.setAttribute("config", base + "pyscript.toml");
-    py.src = base + "picker/main.py";
+    py.textContent = "import picker.main";
     py.hidden = true;
     document.head.appendChild(py);
     var core = document.createElement("script");

@@ -88,7 +88,5 @@ def asset_routes() -> list[BaseRoute]:
         Route("/pyscript.toml", pyscript_config, methods=["GET", "HEAD"]),
         Route("/picker.zip", picker_zip, methods=["GET", "HEAD"]),
         Mount("/static", CachedFiles(ROOT / "static", own)),
-        Mount("/picker", CachedFiles(ROOT / "picker", own)),
-        Mount("/locales", CachedFiles(ROOT / "locales", own)),
         *(Mount(f"/vendor/{name}", CachedFiles(path, runtime)) for name, path in RUNTIME.items()),
     ]
