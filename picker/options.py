@@ -7,13 +7,33 @@ from typing import Any, Callable, Mapping, Sequence
 
 from .errors import BAD_PARAMETERS, FPError
 
-CONTAINERS = ("modal",)
+SOURCES_AVAILABLE = ("COMPUTER",)
+# Every service name the old library knew. Only SOURCES_AVAILABLE are built so far; asking for
+# another is refused with a message saying so, never shown as a button that does nothing.
+SERVICES_KNOWN = SOURCES_AVAILABLE + (
+    "BOX", "FTP", "URL", "CUSTOMSOURCE", "FACEBOOK", "DROPBOX", "GOOGLE_DRIVE", "GMAIL",
+    "INSTAGRAM", "FLICKR", "PICASA", "GITHUB", "EVERNOTE", "ALFRESCO", "IMAGE_SEARCH", "WEBCAM",
+    "VIDEO", "AUDIO", "CONVERT", "SKYDRIVE", "ONEDRIVE", "CLOUDDRIVE", "WEBDAV",
+)
+VIDEO_RESOLUTIONS = ("320x240", "640x480", "1280x720")
+RECORDING_MAX_SECONDS = 5400
 
 PICKER_KEYS = {
     "container", "mimetype", "mimetypes", "extension", "extensions", "multiple", "maxSize",
-    "maxFiles", "language", "policy", "signature",
+    "maxFiles", "folders", "service", "services", "openTo", "language", "backgroundUpload", "hide",
+    "webcamDim", "webcam", "policy", "signature", "customSourceContainer", "customSourcePath",
+    "customCss", "customText", "imageQuality", "imageDim", "imageMax", "imageMin", "conversions",
+    "cropRatio", "cropDim", "cropMax", "cropMin", "cropForce",
 }
 STORE_KEYS = {"location", "path", "storeContainer", "storeRegion", "access"}
+
+
+@dataclass(frozen=True)
+class WebcamOptions:
+    video_res: str = "640x480"
+    audio_len: int = 3600
+    video_len: int = 3600
+    dim: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -22,7 +42,15 @@ class PickerOptions:
     mimetypes: tuple[str, ...] = ()
     extensions: tuple[str, ...] = ()
     multiple: bool = False
+    max_size: int | None = None
+    max_files: int | None = None
+    folders: bool = False
+    services: tuple[str, ...] = SOURCES_AVAILABLE
+    open_to: str = "COMPUTER"
     language: str | None = None
+    background_upload: bool = True
+    hide: bool = False
+    webcam: WebcamOptions = field(default_factory=WebcamOptions)
     policy: str | None = None
     signature: str | None = None
 
@@ -74,6 +102,80 @@ def _boolean(raw: Mapping[str, Any], name: str, default: bool) -> bool:
     raise _bad(name, "true or false", value)
 
 
+def _integer(raw: Mapping[str, Any], name: str, minimum: int, maximum: int | None = None) -> int | None:
+    """A whole number, also given as a string ("10485760") or an integral float, as the old
+    library took them."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    number: Any = value
+    if isinstance(value, str) and value.strip().lstrip("+").isdigit():
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    expected = f"a whole number from {minimum}" + (f" to {maximum}" if maximum is not None else " up")
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise _bad(name, expected, value)
+    if number < minimum or (maximum is not None and number > maximum):
+        raise _bad(name, expected, value)
+    return number
+
+
+def _dimensions(raw: Mapping[str, Any], name: str) -> tuple[int, int] | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise _bad(name, "[width, height]", value)
+    width = _integer({"width": value[0]}, "width", 1)
+    height = _integer({"height": value[1]}, "height", 1)
+    if width is None or height is None:
+        raise _bad(name, "[width, height] in pixels", value)
+    return width, height
+
+
+def _services(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
+    names = tuple(s.upper() for s in _strings(raw, "service", "services")) or SOURCES_AVAILABLE
+    unknown = [n for n in names if n not in SERVICES_KNOWN]
+    if unknown:
+        raise FPError(BAD_PARAMETERS, f"unknown service {unknown[0]!r} in option 'services'; known services: {', '.join(SERVICES_KNOWN)}")
+    missing = [n for n in names if n not in SOURCES_AVAILABLE]
+    if missing:
+        raise FPError(
+            BAD_PARAMETERS,
+            f"service {missing[0]!r} is not available in this picker yet; available: {', '.join(SOURCES_AVAILABLE)}",
+        )
+    services = tuple(dict.fromkeys(names))
+    open_to = raw.get("openTo")
+    if isinstance(open_to, (list, tuple)):  # old pages passed it as a list
+        open_to = open_to[0] if open_to else None
+    if open_to is None:
+        return services, services[0]
+    if not isinstance(open_to, str) or open_to.upper() not in services:
+        raise _bad("openTo", f"one of the services shown ({', '.join(services)})", open_to)
+    return services, open_to.upper()
+
+
+def _webcam(raw: Mapping[str, Any]) -> WebcamOptions:
+    webcam = raw.get("webcam")
+    if webcam is None:
+        webcam = {}
+    if not isinstance(webcam, Mapping):
+        raise _bad("webcam", "an object such as {videoRes: '640x480'}", webcam)
+    video_res = _string(webcam, "videoRes") or "640x480"
+    if video_res not in VIDEO_RESOLUTIONS:
+        raise _bad("webcam.videoRes", " or ".join(repr(r) for r in VIDEO_RESOLUTIONS), video_res)
+    lengths = {
+        name: _integer(webcam, name, 1, RECORDING_MAX_SECONDS) or 3600 for name in ("audioLen", "videoLen")
+    }
+    return WebcamOptions(
+        video_res=video_res,
+        audio_len=lengths["audioLen"],
+        video_len=lengths["videoLen"],
+        dim=_dimensions(webcam, "webcamDim") or _dimensions(raw, "webcamDim"),
+    )
+
+
 def _strings(raw: Mapping[str, Any], one: str, many: str) -> tuple[str, ...]:
     """`mimetype: "image/*"`, `mimetypes: ["image/*", "text/*"]` or a comma-separated string."""
     values: list[str] = []
@@ -90,19 +192,26 @@ def _strings(raw: Mapping[str, Any], one: str, many: str) -> tuple[str, ...]:
 
 def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore") -> PickerOptions:
     container = _string(raw, "container") or "modal"
-    if container not in CONTAINERS:
-        raise _bad("container", " or ".join(repr(c) for c in CONTAINERS), container)
     mimetypes = _strings(raw, "mimetype", "mimetypes")
     extensions = _strings(raw, "extension", "extensions")
     if mimetypes and extensions:
         raise FPError(BAD_PARAMETERS, "give either mimetype(s) or extension(s), not both")
     multiple = {"pick": False, "pickMultiple": True}.get(method, _boolean(raw, "multiple", False))
+    services, open_to = _services(raw)
     return PickerOptions(
         container=container,
         mimetypes=tuple(m.lower() for m in mimetypes),
         extensions=tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in extensions),
         multiple=multiple,
+        max_size=_integer(raw, "maxSize", 1),
+        max_files=_integer(raw, "maxFiles", 1),
+        folders=multiple and _boolean(raw, "folders", False),
+        services=services,
+        open_to=open_to,
         language=_string(raw, "language"),
+        background_upload=_boolean(raw, "backgroundUpload", True),
+        hide=_boolean(raw, "hide", False),
+        webcam=_webcam(raw),
         policy=_string(raw, "policy"),
         signature=_string(raw, "signature"),
     )

@@ -30,6 +30,24 @@ def mimetype_matches(pattern: str, mimetype: str) -> bool:
     return pattern == mimetype
 
 
+UNITS = 1024
+
+
+def human_size(size: int, units: list[str]) -> str:
+    """1536 -> "1.5 KB" with units ["B", "KB", "MB", "GB", "TB"] (powers of 1024, as file
+    managers show sizes)."""
+    value = float(size)
+    for unit in units[:-1]:
+        if value < UNITS:
+            break
+        value /= UNITS
+    else:
+        unit = units[-1]
+    if unit == units[0] or value >= 10 or value.is_integer():
+        return f"{value:.0f} {unit}"
+    return f"{value:.1f} {unit}"
+
+
 def is_accepted(options: PickerOptions, file: PickedFile) -> bool:
     if options.mimetypes:
         return any(mimetype_matches(p, file.mimetype) for p in options.mimetypes)

@@ -3,6 +3,7 @@ a source list, a file list with progress, and an error area announced to screen 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -83,31 +84,55 @@ class Dialog:
                 event.preventDefault()
                 (nodes[-1] if event.shiftKey else nodes[0]).focus()
 
+    @property
+    def is_open(self) -> bool:
+        return self.host is not None
+
     def show_error(self, message: str) -> None:
-        self.alert_text.textContent = message
-        self.alert.hidden = False
+        if self.is_open:
+            self.alert_text.textContent = message
+            self.alert.hidden = False
 
     def clear_error(self) -> None:
-        self.alert.hidden = True
-        self.alert_text.textContent = ""
+        if self.is_open:
+            self.alert.hidden = True
+            self.alert_text.textContent = ""
 
     def announce(self, message: str) -> None:
-        self.status.textContent = message
+        if self.is_open:
+            self.status.textContent = message
 
-    def add_file(self, index: int, progress: FileProgress) -> None:
-        bar = el("progress", {"max": "100", "value": "0", "aria-label": self.t("file.progress", filename=progress.filename)})
-        state = el("span", {"class": "state"}, self.t("file.percent", percent=0))
-        row = el("li", None, el("span", {"class": "name", "title": progress.filename}, progress.filename), state, bar)
-        self.files.append(row)
-        self.rows[index] = (row, bar, state)
+    def list_files(self, files: Sequence[FileProgress]) -> None:
+        for index, progress in enumerate(files):
+            label = self.t("file.progress", filename=progress.filename)
+            bar = el("progress", {"max": "100", "value": "0", "aria-label": label})
+            state = el("span", {"class": "state"}, self.t("file.percent", percent=0))
+            name = el("span", {"class": "name", "title": progress.filename}, progress.filename)
+            row = el("li", None, name, state, bar)
+            self.files.append(row)
+            self.rows[index] = (row, bar, state)
+
+    async def confirmed(self, count: int) -> None:
+        """Wait for the user to press the upload button (backgroundUpload: false)."""
+        pressed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        button = el("button", {"type": "button", "class": "start"}, self.t("action.upload", count=count))
+        self.panel.append(button)
+        self.listeners.on(button, "click", lambda e: pressed.done() or pressed.set_result(None))
+        button.focus()
+        await pressed
+        button.remove()
 
     def update_file(self, index: int, progress: FileProgress) -> None:
+        if not self.is_open:
+            return
         row, bar, state = self.rows[index]
         percent = progress.percent
         bar.value = percent
         state.textContent = self.t("file.done") if progress.done else self.t("file.percent", percent=int(percent))
 
     def fail_file(self, index: int) -> None:
+        if not self.is_open:
+            return
         row, bar, state = self.rows[index]
         row.classList.add("failed")
         state.textContent = self.t("file.failed")

@@ -14,15 +14,16 @@ from ..errors import BAD_PARAMETERS, CLOSED, FPError
 from ..i18n import available_languages, choose_language, load_catalog
 from ..options import PickCall, parse_call, split_call
 from ..progress import FileProgress
-from ..restrictions import PickedFile, accept_attribute, is_accepted
+from ..restrictions import PickedFile, accept_attribute, human_size, is_accepted
+from ..sniff import GENERIC, HEAD_BYTES, real_type
 from ..sources.computer import ComputerSource
 from ..upload import blob_from_reply, store_url
 from .dialog import Dialog
 from .xhr import XhrTransport
 
 LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
-DEFAULT_MIMETYPE = "application/octet-stream"
 PARALLEL_FILES = 4
+SOURCES = {"COMPUTER": ComputerSource}
 
 
 def to_js_value(value: Any) -> Any:
@@ -39,6 +40,16 @@ def invoke(callback: Callable[[Any], Any] | None, value: Any) -> None:
         callback(to_js_value(value))
     except Exception as exc:  # noqa: BLE001 - whatever the page's code raised
         js.console.error(f"filepicker: a callback raised: {exc}")
+
+
+async def describe(file: Any) -> PickedFile:
+    """Name, size and type of a browser File; when the browser gives no type or a generic one, the
+    type its first bytes announce (only those few bytes are read)."""
+    declared = str(file.type)
+    head = b""
+    if declared in GENERIC:
+        head = bytes((await file.slice(0, HEAD_BYTES).arrayBuffer()).to_py())
+    return PickedFile(str(file.name), int(file.size), real_type(declared, head))
 
 
 def from_js(value: Any) -> Any:
@@ -61,8 +72,10 @@ class PickSession:
         self.outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.uploads: asyncio.Task[Any] | None = None
         self.reported = False
-        source = ComputerSource(self.catalog, call.picker)
-        self.dialog = Dialog(self.catalog, call.picker.multiple, [source], self.close)
+        # The source the dialog opens to comes first; the others keep the page's order.
+        names = sorted(call.picker.services, key=lambda name: name != call.picker.open_to)
+        sources = [SOURCES[name](self.catalog, call.picker) for name in names]
+        self.dialog = Dialog(self.catalog, call.picker.multiple, sources, self.close)
 
     def finish(self, result: Any) -> None:
         if not self.outcome.done():
@@ -86,43 +99,60 @@ class PickSession:
         else:
             invoke(self.call.on_success, result if self.call.picker.multiple else result[0])
 
-    def rejection(self, files: list[Any]) -> str | None:
-        t = self.catalog.t
-        if not self.call.picker.multiple and len(files) > 1:
+    def rejection(self, files: list[PickedFile]) -> str | None:
+        """What is wrong with a selection, in the user's language; None when it can be uploaded."""
+        t, options = self.catalog.t, self.call.picker
+        if not options.multiple and len(files) > 1:
             return t("error.only_one", count=len(files))
-        refused = [f.name for f in files if not is_accepted(self.call.picker, PickedFile(f.name, int(f.size), f.type))]
+        if options.max_files is not None and len(files) > options.max_files:
+            return t("error.max_files", count=options.max_files, chosen=len(files))
+        refused = [f.name for f in files if not is_accepted(options, f)]
         if refused:
-            return t("error.type", count=len(refused), names=", ".join(refused), accepted=accept_attribute(self.call.picker))
+            return t("error.type", count=len(refused), names=", ".join(refused), accepted=accept_attribute(options))
+        too_big = [f.name for f in files if options.max_size is not None and f.size > options.max_size]
+        if too_big:
+            limit = human_size(options.max_size or 0, t("size.units").split())
+            return t("error.max_size", count=len(too_big), names=", ".join(too_big), limit=limit)
         return None
 
     def picked(self, files: list[Any]) -> None:
-        if self.uploads is not None:
-            return
-        problem = self.rejection(files)
+        if self.uploads is None:
+            self.uploads = asyncio.ensure_future(self.accept(files))
+
+    async def accept(self, files: list[Any]) -> None:
+        described = [await describe(f) for f in files]
+        problem = self.rejection(described)
         if problem:
             self.dialog.show_error(problem)
+            self.uploads = None  # the user may pick again; nothing was sent
             return
         self.dialog.clear_error()
-        self.uploads = asyncio.ensure_future(self.upload_all(files))
+        progress = [FileProgress(d.name, d.mimetype, d.size) for d in described]
+        self.dialog.list_files(progress)
+        if not self.call.picker.background_upload:
+            await self.dialog.confirmed(len(files))
+        if self.call.picker.hide:
+            self.dialog.close()
+        await self.upload_all(files, progress)
 
-    async def upload_all(self, files: list[Any]) -> None:
+    async def upload_all(self, files: list[Any], progress: list[FileProgress]) -> None:
         slots = asyncio.Semaphore(PARALLEL_FILES)
         self.dialog.announce(self.catalog.t("status.uploading", count=len(files)))
 
-        async def one(index: int, file: Any) -> dict:
-            progress = FileProgress(str(file.name), str(file.type) or DEFAULT_MIMETYPE, int(file.size))
-            self.dialog.add_file(index, progress)
+        async def one(index: int) -> dict:
             async with slots:
-                return await self.upload(index, file, progress)
+                return await self.upload(index, files[index], progress[index])
 
         try:
-            blobs = await asyncio.gather(*(one(i, f) for i, f in enumerate(files)))
+            blobs = await asyncio.gather(*(one(i) for i in range(len(files))))
         except FPError as error:
             self.dialog.show_error(error.message)
             # The pick has failed and the page hears it now; the dialog stays open so that the
             # user can read why, and closing it afterwards reports nothing more.
             invoke(self.call.on_error, error)
             self.reported = True
+            if not self.dialog.is_open:
+                self.finish(error)
             return
         self.dialog.announce(self.catalog.t("status.done", count=len(blobs)))
         self.finish(list(blobs))
@@ -161,4 +191,9 @@ async def handle(request: Any) -> None:
         return
     for warning in call.warnings:
         js.console.warn(warning)
+    if call.picker.container != "modal":
+        error = FPError(BAD_PARAMETERS, f"container {call.picker.container!r} is not available yet; use 'modal'")
+        js.console.error(f"filepicker: {error.message}")
+        invoke(call.on_error, error)
+        return
     await PickSession(call, str(request.key), str(js.filepicker.base)).run()
