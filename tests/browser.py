@@ -34,6 +34,7 @@ def choose_files(page: Any, paths: list[Path]) -> None:
 
 
 def drop_files(page: Any, paths: list[Path], types: dict[str, str] | None = None) -> None:
+    page.locator(f"{DIALOG} [data-drop]").wait_for()
     files = [
         {"name": p.name, "type": (types or {}).get(p.name, ""), "b64": base64.b64encode(p.read_bytes()).decode()}
         for p in paths

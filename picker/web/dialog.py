@@ -12,6 +12,7 @@ import js
 from ..i18n import Catalog
 from ..progress import FileProgress
 from ..sources import Picked, Source
+from .containers import placement
 from .dom import Listeners, el, js_object
 
 CSS = (Path(__file__).resolve().parent.parent / "dialog.css").read_text()
@@ -19,8 +20,13 @@ FOCUSABLE = "button:not([disabled]), [href], input:not([type=file]):not([disable
 
 
 class Dialog:
-    def __init__(self, catalog: Catalog, multiple: bool, sources: Sequence[Source], on_close: Callable[[], None]) -> None:
+    def __init__(
+        self, catalog: Catalog, multiple: bool, sources: Sequence[Source], on_close: Callable[[], None], container: str = "modal"
+    ) -> None:
         self.t = catalog.t
+        count = "many" if multiple else "one"
+        self.title_text = catalog.t(f"dialog.title.{count}")
+        self.placement = placement(container, self.title_text)
         self.multiple = multiple
         self.sources = list(sources)
         self.on_close = on_close
@@ -34,8 +40,7 @@ class Dialog:
         self.host = el("div", {"data-pickstore": "dialog"})
         root = self.host.attachShadow(js_object({"mode": "open"}))
         self.root = root
-        count = "many" if self.multiple else "one"
-        self.title = el("h2", {"id": "fp-title"}, self.t(f"dialog.title.{count}"))
+        self.title = el("h2", {"id": "fp-title"}, self.title_text)
         close = el("button", {"class": "close", "type": "button", "aria-label": self.t("dialog.close")}, "×")
         nav_list = el("ul")
         for index, source in enumerate(self.sources):
@@ -54,7 +59,7 @@ class Dialog:
             self.alert,
             self.status,
         )
-        overlay = el("div", {"class": "overlay"}, self.dialog)
+        overlay = el("div", {"class": "overlay fill" if self.placement.fills else "overlay"}, self.dialog)
         root.append(el("style", None, CSS), overlay)
         self.sources[0].render(self.panel, picked)
         self.panel.append(self.files)
@@ -64,7 +69,7 @@ class Dialog:
         # A file dropped outside the drop area must not make the browser navigate away from the page.
         for event in ("dragover", "drop"):
             self.listeners.on(overlay, event, lambda e: e.preventDefault())
-        js.document.body.append(self.host)
+        self.placement.mount(self.host, self.on_close)
         (root.querySelector("[data-autofocus]") or self.focusables()[0]).focus()
 
     def focusables(self) -> list[Any]:
@@ -142,7 +147,7 @@ class Dialog:
             source.dispose()
         self.listeners.clear()
         if self.host is not None:
-            self.host.remove()
+            self.placement.unmount(self.host)
             self.host = None
         target = self.returns_focus_to
         if target is not None and target.isConnected and hasattr(target, "focus"):

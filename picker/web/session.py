@@ -75,7 +75,7 @@ class PickSession:
         # The source the dialog opens to comes first; the others keep the page's order.
         names = sorted(call.picker.services, key=lambda name: name != call.picker.open_to)
         sources = [SOURCES[name](self.catalog, call.picker) for name in names]
-        self.dialog = Dialog(self.catalog, call.picker.multiple, sources, self.close)
+        self.dialog = Dialog(self.catalog, call.picker.multiple, sources, self.close, call.picker.container)
 
     def finish(self, result: Any) -> None:
         if not self.outcome.done():
@@ -191,9 +191,10 @@ async def handle(request: Any) -> None:
         return
     for warning in call.warnings:
         js.console.warn(warning)
-    if call.picker.container != "modal":
-        error = FPError(BAD_PARAMETERS, f"container {call.picker.container!r} is not available yet; use 'modal'")
+    try:
+        session = PickSession(call, str(request.key), str(js.filepicker.base))
+    except FPError as error:
         js.console.error(f"filepicker: {error.message}")
         invoke(call.on_error, error)
         return
-    await PickSession(call, str(request.key), str(js.filepicker.base)).run()
+    await session.run()
