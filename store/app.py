@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -15,12 +16,23 @@ from .assets import asset_routes
 from .config import Config
 from .errors import StoreError, store_error_response
 from .files import serve_file
+from .resumable import sweep
 from .state import StoreState
+from .tus import tus_routes
 from .uploads import store_upload
+
+# What a page on another origin may read of the answers (tus's headers above all)...
+EXPOSE_HEADERS = [
+    "Content-Length", "Content-Range", "ETag", "Location",
+    "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Metadata", "Upload-Concat",
+    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
+]
 
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    # Uploads that expired while no store process ran go before the first request comes.
+    await sweep(app.state.store, time.time())
     yield
     app.state.store.index.close()
 
@@ -32,6 +44,7 @@ def create_app(config: Config | None = None) -> Starlette:
         Route("/api/store", store_upload, methods=["POST"]),
         Route("/api/store/{location}", store_upload, methods=["POST"]),
         Route("/api/file/{handle}", serve_file, methods=["GET", "HEAD"]),
+        *tus_routes(),
         *asset_routes(),
     ]
     middleware = [
@@ -39,8 +52,9 @@ def create_app(config: Config | None = None) -> Starlette:
             CORSMiddleware,
             allow_origins=config.allowed_origins,
             allow_methods=["GET", "HEAD", "POST", "PATCH", "DELETE", "OPTIONS"],
+            # ...and any header it may send, Upload-* and Tus-Resumable included.
             allow_headers=["*"],
-            expose_headers=["Content-Length", "Content-Range", "ETag", "Location"],
+            expose_headers=EXPOSE_HEADERS,
             max_age=600,
         )
     ]

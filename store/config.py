@@ -12,6 +12,8 @@ from typing import Any, Mapping
 from .errors import bad_request, forbidden
 
 ENV_PREFIX = "PICKSTORE__"
+DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024**3  # bytes: the largest file a resumable upload may declare
+DEFAULT_UPLOAD_EXPIRY = 24 * 3600  # seconds an unfinished resumable upload is kept after its last chunk
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,8 @@ class App:
     key: str
     secret: str
     allowed_origins: tuple[str, ...] = ()
+    # Every upload and every read of this app's files needs a policy and signature (store.policy).
+    require_security: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class Config:
     apps: Mapping[str, App]
     locations: Mapping[str, Location]
     public_url: str | None = None
+    max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE
+    upload_expiry: float = DEFAULT_UPLOAD_EXPIRY
 
     def app(self, api_key: str | None) -> App:
         if not api_key:
@@ -121,7 +127,15 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
             # An environment override such as `secret=1234e567` parses as a TOML number: refuse it
             # rather than sign with the wrong secret. Quote it to keep it a string.
             raise ValueError(f"app {name!r}: key and secret must be strings (quote them in the environment)")
-        apps[key] = App(key=key, secret=spec["secret"], allowed_origins=tuple(spec.get("allowed_origins", ())))
+        require_security = spec.get("require_security", False)
+        if not isinstance(require_security, bool):
+            raise ValueError(f"app {name!r}: require_security must be true or false, not {require_security!r}")
+        apps[key] = App(
+            key=key,
+            secret=spec["secret"],
+            allowed_origins=tuple(spec.get("allowed_origins", ())),
+            require_security=require_security,
+        )
     locations = {}
     for name, spec in raw.get("locations", {"local": {"backend": "local"}}).items():
         settings = dict(spec)
@@ -133,10 +147,18 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
     default_location = store.get("default_location", "local").lower()
     if default_location not in locations:
         raise ValueError(f"default_location {default_location!r} is not among the locations")
+    max_upload_size = store.get("max_upload_size", DEFAULT_MAX_UPLOAD_SIZE)
+    if isinstance(max_upload_size, bool) or not isinstance(max_upload_size, int) or max_upload_size < 0:
+        raise ValueError(f"max_upload_size must be a whole number of bytes, not {max_upload_size!r}")
+    upload_expiry = store.get("upload_expiry", DEFAULT_UPLOAD_EXPIRY)
+    if isinstance(upload_expiry, bool) or not isinstance(upload_expiry, (int, float)) or not upload_expiry > 0:
+        raise ValueError(f"upload_expiry must be a positive number of seconds, not {upload_expiry!r}")
     return Config(
         data_dir=data_dir,
         default_location=default_location,
         apps=apps,
         locations=locations,
         public_url=store.get("public_url"),
+        max_upload_size=max_upload_size,
+        upload_expiry=float(upload_expiry),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -10,6 +11,7 @@ from starlette.responses import Response, StreamingResponse
 
 from .errors import StoreError, not_found
 from .index import FileRecord
+from .policy import check as check_policy
 from .state import store_state
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -58,6 +60,11 @@ async def serve_file(request: Request) -> Response:
     record = state.index.get(request.path_params["handle"])
     if record is None:
         raise not_found(f"no file with handle {request.path_params['handle']!r}")
+    app = state.config.apps.get(record.app_key)
+    if app is not None:  # a policy, when the app requires one or the request has one, must allow the read
+        params = request.query_params
+        check_policy(app, params.get("policy"), params.get("signature"), call="read", now=time.time(),
+                     handle=record.handle, path=record.key, container=record.container)
     headers = _headers(record)
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers={"ETag": headers["ETag"]})

@@ -1,10 +1,11 @@
-"""The metadata index: one record per stored file, found by its handle. SQLite by default."""
+"""The metadata index: one record per stored file, found by its handle, and the state of each
+resumable upload, where every store process finds it. SQLite by default."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 
@@ -25,6 +26,42 @@ class FileRecord:
 _COLUMNS = [f.name for f in fields(FileRecord)]
 
 
+@dataclass(frozen=True)
+class UploadRecord:
+    """A resumable (tus) upload. The destination fields (container, key, handle, filename,
+    mimetype) are empty for a partial upload, which never becomes a file of its own."""
+
+    id: str
+    app_key: str
+    location: str
+    length: int
+    offset: int
+    metadata: str  # the Upload-Metadata header as the client sent it, echoed on HEAD
+    concat: str  # "", "partial", or the Upload-Concat header of a final upload
+    container: str
+    key: str
+    handle: str
+    filename: str
+    mimetype: str
+    writeable: bool
+    completed: bool  # every byte arrived and, unless partial, the file is stored and recorded
+    created: float
+    expires: float
+
+    @property
+    def partial(self) -> bool:
+        return self.concat == "partial"
+
+    @property
+    def final(self) -> bool:
+        return self.concat.startswith("final;")
+
+
+_UPLOAD_COLUMNS = [f.name for f in fields(UploadRecord)]
+_QUOTED = {c: f'"{c}"' for c in _UPLOAD_COLUMNS}  # "offset" is an SQL keyword
+_UPLOAD_SELECT = f"SELECT {', '.join(_QUOTED.values())} FROM uploads"
+
+
 class SQLiteIndex:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,6 +73,15 @@ class SQLiteIndex:
             "handle TEXT PRIMARY KEY, filename TEXT NOT NULL, mimetype TEXT NOT NULL,"
             "size INTEGER NOT NULL, location TEXT NOT NULL, container TEXT NOT NULL,"
             "key TEXT NOT NULL, sha256 TEXT NOT NULL, app_key TEXT NOT NULL, created REAL NOT NULL)"
+        )
+        # lock_token/lock_until: a lease held by the one request that may change the upload.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS uploads ("
+            "id TEXT PRIMARY KEY, app_key TEXT NOT NULL, location TEXT NOT NULL, length INTEGER NOT NULL,"
+            '"offset" INTEGER NOT NULL, metadata TEXT NOT NULL, concat TEXT NOT NULL, container TEXT NOT NULL,'
+            "key TEXT NOT NULL, handle TEXT NOT NULL, filename TEXT NOT NULL, mimetype TEXT NOT NULL,"
+            "writeable INTEGER NOT NULL, completed INTEGER NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,"
+            "lock_token TEXT, lock_until REAL)"
         )
 
     def add(self, record: FileRecord) -> None:
@@ -60,5 +106,67 @@ class SQLiteIndex:
             ).fetchone()
         return FileRecord(*row) if row else None
 
+    # --- resumable uploads ---------------------------------------------------------------------
+
+    def add_upload(self, upload: UploadRecord) -> None:
+        values = asdict(upload)
+        with self._lock:
+            self._db.execute(
+                f"INSERT INTO uploads ({', '.join(_QUOTED.values())})"
+                f" VALUES ({', '.join('?' for _ in _UPLOAD_COLUMNS)})",
+                [values[c] for c in _UPLOAD_COLUMNS],
+            )
+
+    def get_upload(self, upload_id: str) -> UploadRecord | None:
+        with self._lock:
+            row = self._db.execute(f"{_UPLOAD_SELECT} WHERE id = ?", (upload_id,)).fetchone()
+        return _upload(row) if row else None
+
+    def save_upload(self, upload: UploadRecord) -> None:
+        """Store an upload's new state; only the holder of its lease calls this."""
+        values = asdict(upload)
+        columns = [c for c in _UPLOAD_COLUMNS if c != "id"]
+        with self._lock:
+            self._db.execute(
+                f"UPDATE uploads SET {', '.join(f'{_QUOTED[c]} = ?' for c in columns)} WHERE id = ?",
+                [values[c] for c in columns] + [upload.id],
+            )
+
+    def delete_upload(self, upload_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM uploads WHERE id = ?", (upload_id,))
+
+    def expired_uploads(self, now: float) -> list[UploadRecord]:
+        """Uploads past their expiry that no request holds."""
+        with self._lock:
+            rows = self._db.execute(
+                f"{_UPLOAD_SELECT} WHERE expires <= ? AND (lock_until IS NULL OR lock_until < ?)", (now, now)
+            ).fetchall()
+        return [_upload(row) for row in rows]
+
+    def lease_upload(self, upload_id: str, token: str, now: float, until: float) -> bool:
+        """Take or renew the lease on an upload: True when `token` holds it until `until`. A lease
+        whose holder died runs out by itself."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE uploads SET lock_token = ?, lock_until = ?"
+                " WHERE id = ? AND (lock_token IS NULL OR lock_token = ? OR lock_until < ?)",
+                (token, until, upload_id, token, now),
+            )
+        return cursor.rowcount == 1
+
+    def release_upload(self, upload_id: str, token: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE uploads SET lock_token = NULL, lock_until = NULL WHERE id = ? AND lock_token = ?",
+                (upload_id, token),
+            )
+
     def close(self) -> None:
         self._db.close()
+
+
+def _upload(row: tuple) -> UploadRecord:
+    upload = UploadRecord(*row)
+    # SQLite hands booleans back as integers.
+    return replace(upload, writeable=bool(upload.writeable), completed=bool(upload.completed))

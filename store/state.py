@@ -1,4 +1,5 @@
-"""What every request handler needs: the configuration, the index and one backend per location."""
+"""What every request handler needs: the configuration, the index, one backend per location, and
+what this process remembers of resumable uploads between requests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.requests import Request
 from .backends import Backend, open_backend
 from .config import Config
 from .index import FileRecord, SQLiteIndex
+from .resumable import Running
 
 
 @dataclass
@@ -16,6 +18,7 @@ class StoreState:
     config: Config
     index: SQLiteIndex
     backends: dict[str, Backend] = field(default_factory=dict)
+    running: Running = field(default_factory=Running)
 
     @classmethod
     def open(cls, config: Config) -> "StoreState":
@@ -26,8 +29,9 @@ class StoreState:
     def base_url(self, request: Request) -> str:
         return (self.config.public_url or str(request.base_url)).rstrip("/")
 
-    def blob(self, record: FileRecord, request: Request) -> dict:
-        """The Blob the picker hands to onSuccess, in the reference's field names."""
+    def blob(self, record: FileRecord, request: Request, writeable: bool = False) -> dict:
+        """The Blob the picker hands to onSuccess, in the reference's field names. `writeable`: the
+        sender's policy allows `write` on the file."""
         return {
             "url": f"{self.base_url(request)}/api/file/{record.handle}",
             "filename": record.filename,
@@ -36,7 +40,7 @@ class StoreState:
             "key": record.key,
             "container": record.container,
             "path": record.key,
-            "isWriteable": False,
+            "isWriteable": writeable,
             "handle": record.handle,
             "sha256": record.sha256,
         }

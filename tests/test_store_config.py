@@ -267,3 +267,30 @@ def test_load_config_missing_secret_raises_value_error(tmp_path):
     path.write_text('[apps.demo]\nkey = "demo"\n')
     with pytest.raises(ValueError, match="secret"):
         config.load(path, environ={})
+
+
+# --- resumable uploads -------------------------------------------------------------------------------
+
+
+def test_resumable_upload_limits_have_defaults():
+    cfg = config.from_dict({})
+    assert cfg.max_upload_size == 50 * 1024**3
+    assert cfg.upload_expiry == 24 * 3600
+
+
+def test_resumable_upload_limits_come_from_store_section_and_environment():
+    raw = config.apply_env_overrides(
+        {"store": {"max_upload_size": 1000}}, {"PICKSTORE__store__upload_expiry": "2.5"}
+    )
+    cfg = config.from_dict(raw)
+    assert cfg.max_upload_size == 1000
+    assert cfg.upload_expiry == 2.5
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("max_upload_size", -1), ("max_upload_size", "10"), ("max_upload_size", 1.5), ("max_upload_size", True),
+    ("upload_expiry", 0), ("upload_expiry", -5), ("upload_expiry", "1"),
+])
+def test_invalid_resumable_upload_limits_are_refused(setting, value):
+    with pytest.raises(ValueError, match=setting):
+        config.from_dict({"store": {setting: value}})

@@ -10,16 +10,16 @@ from typing import Any, Callable
 import js
 from pyodide.ffi import JsProxy
 
-from ..errors import BAD_PARAMETERS, CLOSED, FPError
+from ..errors import CLOSED, FPError
 from ..i18n import available_languages, choose_language, load_catalog
 from ..options import PickCall, parse_call, split_call
 from ..progress import FileProgress
 from ..restrictions import PickedFile, accept_attribute, human_size, is_accepted
 from ..sniff import GENERIC, HEAD_BYTES, real_type
 from ..sources.computer import ComputerSource
-from ..upload import blob_from_reply, store_url
+from ..upload import upload_endpoint, upload_metadata
 from .dialog import Dialog
-from .xhr import XhrTransport
+from .tus import Remembered, upload_file
 
 LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
 PARALLEL_FILES = 4
@@ -68,7 +68,7 @@ class PickSession:
         self.base = base
         language = choose_language(call.picker.language, list(js.navigator.languages), available_languages(LOCALES))
         self.catalog = load_catalog(language, LOCALES)
-        self.transport = XhrTransport()
+        self.remembered = Remembered()
         self.outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.uploads: asyncio.Task[Any] | None = None
         self.reported = False
@@ -158,22 +158,18 @@ class PickSession:
         self.finish(list(blobs))
 
     async def upload(self, index: int, file: Any, progress: FileProgress) -> dict:
-        def sent(count: int) -> None:
-            progress.sent(count)
-            self.report(index, progress)
-
-        url = store_url(self.base, self.api_key, self.call, progress.filename, progress.mimetype)
         try:
-            status, body = await self.transport.send(url, file, sent)
-            blob = blob_from_reply(status, body)
-        except (FPError, ConnectionError) as exc:
+            return await upload_file(
+                file,
+                upload_endpoint(self.base),
+                progress.mimetype,
+                upload_metadata(self.api_key, self.call),
+                lambda current: self.report(index, current),
+                self.remembered,
+            )
+        except FPError as error:
             self.dialog.fail_file(index)
-            message = exc.message if isinstance(exc, FPError) else str(exc)
-            code = exc.code if isinstance(exc, FPError) else BAD_PARAMETERS
-            raise FPError(code, self.catalog.t("error.upload", filename=progress.filename, message=message)) from exc
-        progress.acknowledge(progress.size)
-        self.report(index, progress)
-        return blob
+            raise FPError(error.code, self.catalog.t("error.upload", filename=progress.filename, message=error.message)) from error
 
     def report(self, index: int, progress: FileProgress) -> None:
         self.dialog.update_file(index, progress)

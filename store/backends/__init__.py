@@ -1,9 +1,10 @@
-"""Storage backends behind one small interface: write a stream to a key, read a byte range back."""
+"""Storage backends behind one small interface: write a stream to a key, read a byte range back;
+and, as a separate capability, resumable appends for uploads that span several requests."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import AsyncIterator, Protocol
+from typing import AsyncIterable, AsyncIterator, Protocol
 
 from ..config import Location
 
@@ -18,7 +19,41 @@ class Writer(Protocol):
     async def abort(self) -> None: ...
 
 
+class PartialStore(Protocol):
+    """An upload's bytes grow in a temporary object, across requests and store processes, until it
+    is committed whole to a key. Nothing is visible at the key before `commit`."""
+
+    async def create(self, upload_id: str) -> None: ...
+
+    async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
+        """Write `chunks` from `offset` on, dropping whatever lay past it (a chunk an earlier,
+        interrupted request left behind); return the number of bytes written. If `chunks` raises,
+        every chunk it yielded before is written."""
+        ...
+
+    async def truncate(self, upload_id: str, size: int) -> None: ...
+
+    async def size(self, upload_id: str) -> int: ...
+
+    def read(self, upload_id: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes start..end inclusive."""
+        ...
+
+    async def commit(self, upload_id: str, container: str, key: str) -> None:
+        """Make the object the file at `key`; the temporary object is gone afterwards."""
+        ...
+
+    async def delete(self, upload_id: str) -> None:
+        """Remove the temporary object, if there is one."""
+        ...
+
+
 class Backend(Protocol):
+    @property
+    def partials(self) -> PartialStore | None:
+        """None when the backend cannot keep an upload across requests: tus uploads are then refused."""
+        ...
+
     def writer(self, container: str, key: str) -> Writer: ...
 
     def read(self, container: str, key: str, start: int, end: int) -> AsyncIterator[bytes]:

@@ -1,0 +1,83 @@
+"""Where a new file goes and whether its sender may put it there: the store options, checked before
+any byte is accepted, and the FileRecord made once the file is whole; one for every upload route."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+from .config import Config
+from .errors import bad_request
+from .index import FileRecord
+from .keys import new_handle, safe_filename, storage_key
+from .policy import Policy
+from .policy import check as check_policy
+
+DEFAULT_MIMETYPE = "application/octet-stream"
+# type/subtype with optional parameters, visible ASCII only: it is sent back as a header value.
+_MIMETYPE = re.compile(r"[\x21-\x7e]+/[\x21-\x7e]+(?:[ \t]*;[\x20-\x7e]*)?")
+
+
+@dataclass(frozen=True)
+class StoreOptions:
+    """What a client asks of a new file, as it sent it (a query string, tus Upload-Metadata)."""
+
+    api_key: str | None = None
+    location: str | None = None
+    container: str | None = None
+    filename: str | None = None
+    path: str | None = None
+    mimetype: str | None = None
+    multiple: bool = False
+    policy: str | None = None
+    signature: str | None = None
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A checked place for one new file, and what its record will say about it."""
+
+    app_key: str
+    location: str
+    container: str
+    handle: str
+    filename: str
+    key: str
+    mimetype: str
+    writeable: bool  # the Blob's isWriteable: the sender's policy allows `write`
+
+    def record(self, size: int, sha256: str) -> FileRecord:
+        return FileRecord(
+            handle=self.handle,
+            filename=self.filename,
+            mimetype=self.mimetype,
+            size=size,
+            location=self.location,
+            container=self.container,
+            key=self.key,
+            sha256=sha256,
+            app_key=self.app_key,
+            created=time.time(),
+        )
+
+
+def destination(
+    config: Config, options: StoreOptions, *, size: int | None, now: float
+) -> tuple[Destination, Policy | None]:
+    """The destination the options name, and the sender's policy (checked for `store` with `size`
+    when known); StoreError 400/403 naming the first option that is refused."""
+    app = config.app(options.api_key)
+    location = config.location(options.location)
+    container = location.container(options.container)
+    handle = new_handle()
+    filename = safe_filename(options.filename)
+    key = storage_key(options.path, handle, filename, multiple=options.multiple)
+    mimetype = options.mimetype or DEFAULT_MIMETYPE
+    if not _MIMETYPE.fullmatch(mimetype):
+        raise bad_request(f"mimetype {mimetype!r} is not a valid MIME type such as 'image/png'")
+    policy = check_policy(
+        app, options.policy, options.signature, call="store", now=now, size=size, path=key, container=container
+    )
+    writeable = policy is not None and policy.allows("write")
+    return Destination(app.key, location.name, container, handle, filename, key, mimetype, writeable), policy

@@ -1,0 +1,263 @@
+"""Resumable uploads over the index and a backend's PartialStore: create, receive a body, complete,
+join partial uploads, terminate, expire. No HTTP here: store/tus.py speaks the protocol."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Iterator
+
+from .backends import PartialStore
+from .destination import Destination
+from .errors import StoreError, bad_request
+from .index import FileRecord, SQLiteIndex, UploadRecord
+from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, Checksum, check_room
+
+if TYPE_CHECKING:
+    from .state import StoreState
+
+LEASE_SECONDS = 60.0
+SWEEP_INTERVAL = 60.0
+
+
+class Interrupted(Exception):
+    """The body stopped before its end: the client went away."""
+
+
+@dataclass
+class Running:
+    """What this store process keeps about uploads between requests, all of it rebuildable from the
+    index and the stored bytes: each upload's running sha256 (with the offset it has reached), and
+    when expired uploads were last swept."""
+
+    digests: dict[str, tuple[int, Any]] = field(default_factory=dict)
+    last_sweep: float = float("-inf")
+
+
+class Lease:
+    """The right to change one upload, kept in the index so that every store process respects it.
+    Renewed while a long body streams; if its holder dies it runs out by itself."""
+
+    def __init__(self, index: SQLiteIndex, upload_id: str) -> None:
+        self._index = index
+        self.upload_id = upload_id
+        self._token = secrets.token_hex(8)
+        self._renew_at = 0.0
+
+    def take(self) -> None:
+        now = time.time()
+        if not self._index.lease_upload(self.upload_id, self._token, now, now + LEASE_SECONDS):
+            raise StoreError(LOCKED, f"upload {self.upload_id!r} is busy with another request: retry shortly")
+        self._renew_at = now + LEASE_SECONDS / 2
+
+    def renew(self) -> None:
+        if time.time() >= self._renew_at:
+            self.take()
+
+    def release(self) -> None:
+        self._index.release_upload(self.upload_id, self._token)
+
+
+@contextlib.contextmanager
+def leased(index: SQLiteIndex, upload_id: str) -> Iterator[Lease]:
+    lease = Lease(index, upload_id)
+    lease.take()
+    try:
+        yield lease
+    finally:
+        lease.release()
+
+
+def partials(state: "StoreState", location: str) -> PartialStore:
+    store = state.backends[location].partials
+    if store is None:
+        raise bad_request(
+            f"location {location!r} cannot keep resumable uploads: store files there with POST /api/store"
+        )
+    return store
+
+
+def new_upload(
+    upload_id: str,
+    *,
+    app_key: str,
+    location: str,
+    length: int,
+    metadata: str,
+    concat: str,
+    target: Destination | None,
+    now: float,
+    expiry: float,
+) -> UploadRecord:
+    """A fresh upload's state; `target` is None for a partial upload, which is never a file."""
+    return UploadRecord(
+        id=upload_id,
+        app_key=app_key,
+        location=location,
+        length=length,
+        offset=0,
+        metadata=metadata,
+        concat=concat,
+        container=target.container if target else "",
+        key=target.key if target else "",
+        handle=target.handle if target else "",
+        filename=target.filename if target else "",
+        mimetype=target.mimetype if target else "",
+        writeable=target.writeable if target else False,
+        completed=False,
+        created=now,
+        expires=now + expiry,
+    )
+
+
+async def create(state: "StoreState", upload: UploadRecord) -> None:
+    store = partials(state, upload.location)
+    state.index.add_upload(upload)
+    await store.create(upload.id)
+
+
+async def _digest(state: "StoreState", store: PartialStore, upload: UploadRecord) -> Any:
+    """The sha256 of the upload's bytes so far, to continue: this process's running one when it has
+    reached the upload's offset, else rebuilt by reading the bytes once (after a restart, or when
+    another store process took the chunks since)."""
+    running = state.running.digests.get(upload.id)
+    if running is not None and running[0] == upload.offset:
+        return running[1].copy()  # a copy: a refused chunk must leave the running one as it was
+    digest = hashlib.sha256()
+    if upload.offset:
+        async for chunk in store.read(upload.id, 0, upload.offset - 1):
+            digest.update(chunk)
+    return digest
+
+
+async def receive(
+    state: "StoreState", upload: UploadRecord, body: AsyncIterable[bytes], checksum: Checksum | None, lease: Lease
+) -> UploadRecord:
+    """Append one request body at the upload's offset and advance the offset. A body that fails its
+    Upload-Checksum is discarded (460). An interrupted body keeps what arrived, unless a checksum
+    was to vouch for it."""
+    store = partials(state, upload.location)
+    digest = None if upload.partial else await _digest(state, store, upload)
+    check = checksum.hasher() if checksum else None
+    received = 0
+
+    async def counted() -> AsyncIterator[bytes]:
+        nonlocal received
+        async for chunk in body:
+            check_room(upload, received + len(chunk))
+            lease.renew()
+            received += len(chunk)
+            if digest is not None:
+                digest.update(chunk)
+            if check is not None:
+                check.update(chunk)
+            yield chunk
+
+    interrupted = False
+    try:
+        await store.append(upload.id, upload.offset, counted())
+    except Interrupted:
+        interrupted = True
+    except BaseException:
+        await store.truncate(upload.id, upload.offset)
+        raise
+    if checksum is not None and check is not None and (interrupted or check.digest() != checksum.digest):
+        await store.truncate(upload.id, upload.offset)
+        if interrupted:
+            return upload  # nobody is listening for the 460
+        raise StoreError(
+            CHECKSUM_MISMATCH,
+            f"the chunk's {checksum.algorithm} does not match its Upload-Checksum: it was not kept; send it again",
+        )
+    upload = replace(upload, offset=upload.offset + received, expires=time.time() + state.config.upload_expiry)
+    state.index.save_upload(upload)
+    if digest is not None:
+        state.running.digests[upload.id] = (upload.offset, digest)
+    return upload
+
+
+async def complete(state: "StoreState", upload: UploadRecord) -> tuple[UploadRecord, FileRecord]:
+    """Store a whole upload's bytes at its key and record the file: only now is it visible."""
+    store = partials(state, upload.location)
+    size = await store.size(upload.id)
+    if size != upload.length:
+        raise StoreError(500, f"upload {upload.id!r} holds {size} bytes where its Upload-Length is {upload.length}")
+    digest = await _digest(state, store, upload)
+    await store.commit(upload.id, upload.container, upload.key)
+    target = Destination(
+        upload.app_key, upload.location, upload.container, upload.handle, upload.filename, upload.key,
+        upload.mimetype, upload.writeable,
+    )
+    record = target.record(upload.length, digest.hexdigest())
+    state.index.add(record)
+    upload = replace(upload, completed=True, expires=time.time() + state.config.upload_expiry)
+    state.index.save_upload(upload)
+    state.running.digests.pop(upload.id, None)
+    return upload, record
+
+
+async def join(
+    state: "StoreState", final: UploadRecord, parts: list[UploadRecord]
+) -> tuple[UploadRecord, FileRecord]:
+    """Fill a final upload with its (leased, whole) partial uploads' bytes in order, store it, and
+    remove the parts. If anything fails, the final upload is removed and the parts are kept."""
+    store = partials(state, final.location)
+    digest = hashlib.sha256()
+
+    async def hashed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for chunk in chunks:
+            digest.update(chunk)
+            yield chunk
+
+    try:
+        offset = 0
+        for part in parts:
+            if part.length:
+                chunks = partials(state, part.location).read(part.id, 0, part.length - 1)
+                offset += await store.append(final.id, offset, hashed(chunks))
+        final = replace(final, offset=offset)
+        state.index.save_upload(final)
+        state.running.digests[final.id] = (offset, digest)
+        done = await complete(state, final)
+    except BaseException:
+        await terminate(state, final)
+        raise
+    for part in {part.id: part for part in parts}.values():
+        await terminate(state, part)
+    return done
+
+
+async def terminate(state: "StoreState", upload: UploadRecord) -> None:
+    """Remove an upload's bytes (a completed file stays where it was stored) and then its state: in
+    that order, so that no bytes outlive the state a sweep would find them by."""
+    if not upload.completed or upload.partial:
+        await partials(state, upload.location).delete(upload.id)
+    state.index.delete_upload(upload.id)
+    state.running.digests.pop(upload.id, None)
+
+
+async def expire(state: "StoreState", upload: UploadRecord) -> None:
+    """Remove an upload past its expiry, unless a request holds it (the next sweep will)."""
+    try:
+        with leased(state.index, upload.id):
+            await terminate(state, upload)
+    except StoreError as exc:
+        if exc.code != LOCKED:
+            raise
+
+
+async def sweep(state: "StoreState", now: float) -> None:
+    """Remove every upload past its expiry."""
+    state.running.last_sweep = now
+    for upload in state.index.expired_uploads(now):
+        await expire(state, upload)
+
+
+async def sweep_if_due(state: "StoreState", now: float) -> None:
+    # Cheap enough to run from request handlers, so no background thread: at most once a minute,
+    # or once per expiry period when that is shorter.
+    if now - state.running.last_sweep >= min(SWEEP_INTERVAL, state.config.upload_expiry):
+        await sweep(state, now)

@@ -1,0 +1,275 @@
+"""tus 1.0 over HTTP at /api/upload: each request's headers go through the protocol's rules
+(tus_protocol), the upload changes through resumable, and the answer is made here.
+docs/protocol.md describes it for clients."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import AsyncIterator, Awaitable, Callable
+
+from starlette.datastructures import MutableHeaders
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import resumable
+from .destination import StoreOptions, destination
+from .errors import StoreError, forbidden
+from .index import FileRecord, UploadRecord
+from .policy import check as check_policy
+from .state import StoreState, store_state
+from .tus_protocol import (
+    VERSION,
+    Concat,
+    check_alive,
+    check_length,
+    check_offset,
+    check_part,
+    check_patch,
+    check_version,
+    creation_length,
+    http_date,
+    is_offset_stream,
+    is_upload_id,
+    new_upload_id,
+    options_headers,
+    parse_checksum,
+    parse_concat,
+    parse_metadata,
+    state_headers,
+    store_options,
+)
+
+METHODS = ["OPTIONS", "POST", "HEAD", "PATCH", "DELETE", "GET"]
+
+
+class TusResumable:
+    """Every answer on a tus route, refusals included, says which tus version made it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_version(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["Tus-Resumable"] = VERSION
+            await send(message)
+
+        await self.app(scope, receive, send_with_version)
+
+
+async def _body(request: Request) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                yield chunk
+    except ClientDisconnect:
+        raise resumable.Interrupted() from None
+
+
+async def _alive(state: StoreState, upload_id: str) -> UploadRecord:
+    """The upload, or 404; an expired one is removed on the way to its 410."""
+    upload = state.index.get_upload(upload_id) if is_upload_id(upload_id) else None
+    try:
+        return check_alive(upload, upload_id, time.time())
+    except StoreError as exc:
+        if exc.code == 410 and upload is not None:
+            await resumable.expire(state, upload)
+        raise
+
+
+def _progress_headers(upload: UploadRecord) -> dict[str, str]:
+    return {"Upload-Offset": str(upload.offset), "Upload-Expires": http_date(upload.expires)}
+
+
+def _answer(
+    state: StoreState,
+    request: Request,
+    upload: UploadRecord,
+    record: FileRecord | None,
+    headers: dict[str, str],
+    created: bool = False,
+) -> Response:
+    """201 for a creation, else 204 as tus says; but once the file is stored, with the Blob as JSON
+    (and so 200 rather than 204, which can have no body)."""
+    if record is not None:
+        blob = state.blob(record, request, upload.writeable)
+        return JSONResponse(blob, status_code=201 if created else 200, headers=headers)
+    return Response(status_code=201 if created else 204, headers=headers)
+
+
+# --- /api/upload -------------------------------------------------------------------------------------
+
+
+async def describe(request: Request) -> Response:
+    """OPTIONS: the tus version, extensions and limits this store has."""
+    return Response(status_code=204, headers=options_headers(store_state(request).config.max_upload_size))
+
+
+async def create_upload(request: Request) -> Response:
+    """POST: creation (a body of application/offset+octet-stream is the first chunk), or
+    concatenation of partial uploads into a final one."""
+    state = store_state(request)
+    config = state.config
+    now = time.time()
+    await resumable.sweep_if_due(state, now)
+    headers = request.headers
+    concat = parse_concat(headers.get("upload-concat"))
+    length = creation_length(headers.get("upload-length"), headers.get("upload-defer-length"), concat)
+    metadata = headers.get("upload-metadata", "").strip()
+    options = store_options(parse_metadata(metadata))
+    with_body = is_offset_stream(headers.get("content-type"))
+    if concat is not None and not concat.partial:
+        if with_body:
+            raise forbidden("a final upload (Upload-Concat: final) is made of its parts and takes no bytes")
+        return await _create_final(request, state, concat, headers["upload-concat"].strip(), metadata, options, now)
+
+    assert length is not None
+    check_length(length, config.max_upload_size)
+    if concat is not None:
+        # A partial upload is no file: its destination is the final upload's to name. Its sender
+        # must still be an app, and may not send more than its policy allows in a whole file.
+        app = config.app(options.api_key)
+        location = config.location(options.location)
+        policy = check_policy(app, options.policy, options.signature, call="store", now=now)
+        if policy is not None:
+            policy.check_max_size(length)
+        app_key, location_name, target, kind = app.key, location.name, None, "partial"
+    else:
+        target, _ = destination(config, options, size=length, now=now)
+        app_key, location_name, kind = target.app_key, target.location, ""
+    upload = resumable.new_upload(
+        new_upload_id(), app_key=app_key, location=location_name, length=length, metadata=metadata, concat=kind,
+        target=target, now=now, expiry=config.upload_expiry,
+    )
+    checksum = parse_checksum(headers.get("upload-checksum"))
+    await resumable.create(state, upload)
+    record = None
+    try:
+        with resumable.leased(state.index, upload.id) as lease:
+            if with_body:
+                upload = await resumable.receive(state, upload, _body(request), checksum, lease)
+            if upload.offset == upload.length and not upload.partial:
+                upload, record = await resumable.complete(state, upload)
+    except StoreError:
+        # A refusal carries no Location: nobody could ever resume or terminate this upload.
+        await resumable.terminate(state, upload)
+        raise
+    return _answer(state, request, upload, record, _created_headers(state, request, upload), created=True)
+
+
+async def _create_final(
+    request: Request, state: StoreState, concat: Concat, concat_header: str, metadata: str, options: StoreOptions,
+    now: float,
+) -> Response:
+    """A final upload: its parts joined at once, so that it is created whole."""
+    config = state.config
+    app = config.app(options.api_key)
+    parts = [check_part(state.index.get_upload(part), part, app.key, now) for part in concat.parts]
+    length = sum(part.length for part in parts)
+    check_length(length, config.max_upload_size)
+    target, _ = destination(config, options, size=length, now=now)
+    with contextlib.ExitStack() as held:
+        for part_id in dict.fromkeys(concat.parts):
+            held.enter_context(resumable.leased(state.index, part_id))
+        # Again, as they are now that no other request can change them.
+        parts = [check_part(state.index.get_upload(part), part, app.key, now) for part in concat.parts]
+        final = resumable.new_upload(
+            new_upload_id(), app_key=app.key, location=target.location, length=length, metadata=metadata,
+            concat=concat_header, target=target, now=now, expiry=config.upload_expiry,
+        )
+        await resumable.create(state, final)
+        with resumable.leased(state.index, final.id):
+            final, record = await resumable.join(state, final, parts)
+    return _answer(state, request, final, record, _created_headers(state, request, final), created=True)
+
+
+def _created_headers(state: StoreState, request: Request, upload: UploadRecord) -> dict[str, str]:
+    return {"Location": f"{state.base_url(request)}/api/upload/{upload.id}", **_progress_headers(upload)}
+
+
+# --- /api/upload/{upload_id} --------------------------------------------------------------------------
+
+
+async def head_upload(request: Request) -> Response:
+    upload = await _alive(store_state(request), request.path_params["upload_id"])
+    return Response(status_code=200, headers=state_headers(upload))
+
+
+async def patch_upload(request: Request) -> Response:
+    state = store_state(request)
+    upload_id = request.path_params["upload_id"]
+    headers = request.headers
+    upload = await _alive(state, upload_id)
+    offset = check_patch(upload, headers.get("content-type"), headers.get("upload-offset"))
+    checksum = parse_checksum(headers.get("upload-checksum"))
+    record = None
+    with resumable.leased(state.index, upload_id) as lease:
+        upload = await _alive(state, upload_id)  # as the request that held the lease before left it
+        check_offset(upload, offset, headers.get("content-length"))
+        if not upload.completed:
+            upload = await resumable.receive(state, upload, _body(request), checksum, lease)
+            if upload.offset == upload.length and not upload.partial:
+                upload, record = await resumable.complete(state, upload)
+        elif not upload.partial:
+            record = state.index.get(upload.handle)  # a repeated last PATCH gets the Blob again
+    return _answer(state, request, upload, record, _progress_headers(upload))
+
+
+async def delete_upload(request: Request) -> Response:
+    """Termination: the upload's bytes and state go; a file it already stored stays."""
+    state = store_state(request)
+    upload = await _alive(state, request.path_params["upload_id"])
+    with resumable.leased(state.index, upload.id):
+        await resumable.terminate(state, upload)
+    return Response(status_code=204)
+
+
+async def get_upload(request: Request) -> Response:
+    """Not tus: the Blob of a completed upload, for clients that did not read the last PATCH's body."""
+    state = store_state(request)
+    upload = await _alive(state, request.path_params["upload_id"])
+    if upload.partial:
+        raise StoreError(
+            400, f"upload {upload.id!r} is partial: it becomes part of a file through Upload-Concat: final"
+        )
+    if not upload.completed:
+        raise StoreError(409, f"upload {upload.id!r} holds {upload.offset} of its {upload.length} bytes: no file yet")
+    record = state.index.get(upload.handle)
+    if record is None:
+        raise StoreError(404, f"the file upload {upload.id!r} stored has since been replaced or removed")
+    return JSONResponse(state.blob(record, request, upload.writeable), headers={"Cache-Control": "no-store"})
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+_ON_CREATION_URL: dict[str, Handler] = {"OPTIONS": describe, "POST": create_upload}
+_ON_UPLOAD_URL: dict[str, Handler] = {
+    "OPTIONS": describe,
+    "HEAD": head_upload,
+    "PATCH": patch_upload,
+    "DELETE": delete_upload,
+    "GET": get_upload,
+}
+
+
+def _dispatch(handlers: dict[str, Handler]) -> Handler:
+    async def endpoint(request: Request) -> Response:
+        handler = handlers.get(request.method)
+        if handler is None:
+            allowed = ", ".join(handlers)
+            raise StoreError(405, f"{request.method} is not allowed here; allowed: {allowed}", {"Allow": allowed})
+        check_version(request.method, request.headers.get("tus-resumable"))
+        return await handler(request)
+
+    return endpoint
+
+
+def tus_routes() -> list[Route]:
+    tus = [Middleware(TusResumable)]
+    return [
+        Route("/api/upload", _dispatch(_ON_CREATION_URL), methods=METHODS, middleware=tus),
+        Route("/api/upload/{upload_id}", _dispatch(_ON_UPLOAD_URL), methods=METHODS, middleware=tus),
+    ]
