@@ -15,7 +15,7 @@ from . import config as config_module
 from .assets import asset_routes
 from .config import Config
 from .errors import StoreError, store_error_response
-from .files import serve_file
+from .files import file_metadata, overwrite_file, remove_file, serve_file
 from .resumable import sweep
 from .state import StoreState
 from .tus import tus_routes
@@ -44,6 +44,9 @@ def create_app(config: Config | None = None) -> Starlette:
         Route("/api/store", store_upload, methods=["POST"]),
         Route("/api/store/{location}", store_upload, methods=["POST"]),
         Route("/api/file/{handle}", serve_file, methods=["GET", "HEAD"]),
+        Route("/api/file/{handle}", remove_file, methods=["DELETE"]),
+        Route("/api/file/{handle}", overwrite_file, methods=["POST"]),
+        Route("/api/file/{handle}/metadata", file_metadata, methods=["GET"]),
         *tus_routes(),
         *asset_routes(),
     ]

@@ -62,6 +62,13 @@ class Destination:
         )
 
 
+def checked_mimetype(mimetype: str) -> str:
+    """A client's mimetype, refused unless it is a plain type/subtype: it is sent back as a header."""
+    if not _MIMETYPE.fullmatch(mimetype):
+        raise bad_request(f"mimetype {mimetype!r} is not a valid MIME type such as 'image/png'")
+    return mimetype
+
+
 def destination(
     config: Config, options: StoreOptions, *, size: int | None, now: float
 ) -> tuple[Destination, Policy | None]:
@@ -73,9 +80,7 @@ def destination(
     handle = new_handle()
     filename = safe_filename(options.filename)
     key = storage_key(options.path, handle, filename, multiple=options.multiple)
-    mimetype = options.mimetype or DEFAULT_MIMETYPE
-    if not _MIMETYPE.fullmatch(mimetype):
-        raise bad_request(f"mimetype {mimetype!r} is not a valid MIME type such as 'image/png'")
+    mimetype = checked_mimetype(options.mimetype or DEFAULT_MIMETYPE)
     policy = check_policy(
         app, options.policy, options.signature, call="store", now=now, size=size, path=key, container=container
     )

@@ -1,17 +1,22 @@
-"""GET and HEAD /api/file/{handle}: a stored file's bytes, with ETag and Range support."""
+"""The file API at /api/file/{handle}: the bytes (GET, HEAD, with ETag and Range), metadata,
+removal and overwrite."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
+from dataclasses import replace
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from .errors import StoreError, not_found
+from .destination import checked_mimetype
+from .errors import StoreError, forbidden, not_found
 from .index import FileRecord
 from .policy import check as check_policy
+from .policy import decode_policy
 from .state import store_state
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -55,17 +60,35 @@ def _headers(record: FileRecord) -> dict[str, str]:
     }
 
 
-async def serve_file(request: Request) -> Response:
-    state = store_state(request)
-    record = state.index.get(request.path_params["handle"])
+def _record(request: Request) -> FileRecord:
+    record = store_state(request).index.get(request.path_params["handle"])
     if record is None:
         raise not_found(f"no file with handle {request.path_params['handle']!r}")
-    app = state.config.apps.get(record.app_key)
-    if app is not None:  # a policy, when the app requires one or the request has one, must allow the read
-        params = request.query_params
-        check_policy(app, params.get("policy"), params.get("signature"), call="read", now=time.time(),
-                     handle=record.handle, path=record.key, container=record.container)
+    return record
+
+
+def _authorize(request: Request, record: FileRecord, call: str, needs_policy: bool = False) -> None:
+    """A policy, when the app requires one or the request has one, must allow `call` on this file.
+    Changing or removing a file always needs one (`needs_policy`)."""
+    app = store_state(request).config.apps.get(record.app_key)
+    params = request.query_params
+    if app is None:
+        if needs_policy:
+            raise forbidden(f"the app that stored {record.handle!r} is no longer configured: its files cannot be changed")
+        return
+    policy = check_policy(app, params.get("policy"), params.get("signature"), call=call, now=time.time(),
+                          handle=record.handle, path=record.key, container=record.container)
+    if needs_policy and policy is None:
+        raise forbidden(f"{call!r} needs a policy allowing it: pass `policy` and `signature` signed with the app's secret")
+
+
+async def serve_file(request: Request) -> Response:
+    state = store_state(request)
+    record = _record(request)
+    _authorize(request, record, "read")
     headers = _headers(record)
+    if request.query_params.get("dl") == "true":
+        headers["Content-Disposition"] = headers["Content-Disposition"].replace("inline;", "attachment;", 1)
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers={"ETag": headers["ETag"]})
     try:
@@ -86,3 +109,53 @@ async def serve_file(request: Request) -> Response:
         return Response(status_code=status, headers=headers)
     backend = state.backends[record.location]
     return StreamingResponse(backend.read(record.container, record.key, first, last), status_code=status, headers=headers)
+
+
+async def file_metadata(request: Request) -> JSONResponse:
+    record = _record(request)
+    _authorize(request, record, "stat")
+    app = store_state(request).config.apps.get(record.app_key)
+    policy_text = request.query_params.get("policy")
+    writeable = bool(app and policy_text and decode_policy(policy_text).allows("write"))
+    return JSONResponse({
+        "size": record.size,
+        "mimetype": record.mimetype,
+        "filename": record.filename,
+        "uploaded": record.created,
+        "writeable": writeable,
+        "sha256": record.sha256,
+        "key": record.key,
+        "container": record.container,
+        "location": record.location,
+    })
+
+
+async def remove_file(request: Request) -> JSONResponse:
+    state = store_state(request)
+    record = _record(request)
+    _authorize(request, record, "remove", needs_policy=True)
+    await state.backends[record.location].delete(record.container, record.key)
+    state.index.delete(record.handle)
+    return JSONResponse({"handle": record.handle, "removed": True})
+
+
+async def overwrite_file(request: Request) -> JSONResponse:
+    """POST /api/file/{handle}: new bytes for the same handle, key and container."""
+    state = store_state(request)
+    record = _record(request)
+    _authorize(request, record, "write", needs_policy=True)
+    writer = state.backends[record.location].writer(record.container, record.key)
+    digest, size = hashlib.sha256(), 0
+    try:
+        async for chunk in request.stream():
+            digest.update(chunk)
+            size += len(chunk)
+            await writer.write(chunk)
+        await writer.commit()
+    except BaseException:
+        await writer.abort()
+        raise
+    mimetype = checked_mimetype(request.query_params.get("mimetype") or record.mimetype)
+    updated = replace(record, size=size, sha256=digest.hexdigest(), mimetype=mimetype, created=time.time())
+    state.index.add(updated)
+    return JSONResponse(state.blob(updated, request, writeable=True))

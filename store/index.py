@@ -108,6 +108,10 @@ class SQLiteIndex:
 
     # --- resumable uploads ---------------------------------------------------------------------
 
+    def delete(self, handle: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM files WHERE handle = ?", (handle,))
+
     def add_upload(self, upload: UploadRecord) -> None:
         values = asdict(upload)
         with self._lock:
