@@ -135,3 +135,31 @@ def test_unknown_option_names_are_warned_about_and_the_pick_goes_on(page, host, 
     result = outcome(page)
     assert result["kind"] == "success"
     assert any("'mimetyp'" in w for w in warnings) and any("'locaton'" in w for w in warnings)
+
+
+def test_a_chosen_folder_is_uploaded_with_each_files_path_in_it(page, host, files, tmp_path):
+    album = tmp_path / "album"
+    (album / "day two").mkdir(parents=True)
+    (album / "a.png").write_bytes(files["small"].read_bytes())
+    (album / "day two" / "b.png").write_bytes(files["other"].read_bytes())
+    open_host(page, host)
+    start_pick(page, "pickAndStore", {"folders": True, "multiple": True}, {})
+    folder = page.locator(f"{DIALOG} .folder")
+    assert folder.inner_text() == LOCALE["computer.choose_folder"]
+    with page.expect_file_chooser() as chooser:
+        folder.click()
+    chooser.value.set_files(str(album))
+    result = outcome(page)
+    assert result["kind"] == "success"
+    paths = sorted((b["originalPath"], b["sha256"]) for b in result["value"])
+    assert paths == [
+        ("album/a.png", sha256(files["small"].read_bytes())),
+        ("album/day two/b.png", sha256(files["other"].read_bytes())),
+    ]
+
+
+def test_without_folders_there_is_no_folder_button(page, host):
+    open_host(page, host)
+    start_pick(page, "pickAndStore", {"multiple": True}, {})
+    page.locator(f"{DIALOG} .choose").first.wait_for()
+    assert page.locator(f"{DIALOG} .folder").count() == 0

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
+
+from pyodide.ffi import create_once_callable
 
 from ..i18n import Catalog
 from ..options import PickerOptions
 from ..restrictions import accept_attribute
 from ..web.dom import Listeners, el
+from . import Chosen, Picked, Refuse
 
 
 class ComputerSource:
@@ -19,14 +23,10 @@ class ComputerSource:
         self.options = options
         self.listeners = Listeners()
 
-    def render(self, panel: Any, picked: Any) -> None:
+    def render(self, panel: Any, picked: Picked, refuse: Refuse) -> None:
         count = "many" if self.options.multiple else "one"
         accept = accept_attribute(self.options)
-        self.input = el(
-            "input",
-            {"type": "file", "class": "visually-hidden", "tabindex": "-1", "aria-hidden": "true",
-             "multiple": self.options.multiple, "accept": accept or None},
-        )
+        self.input = self._file_input(multiple=self.options.multiple, accept=accept or None)
         choose = el("button", {"type": "button", "class": "choose", "data-autofocus": True}, self.t(f"computer.choose.{count}"))
         drop = el(
             "div",
@@ -38,12 +38,15 @@ class ComputerSource:
             self.input,
         )
         panel.append(drop)
-
-        def chosen(event: Any) -> None:
-            files = list(self.input.files)
-            self.input.value = ""  # so that choosing the same file again fires change again
-            if files:
-                picked(files)
+        self.listeners.on(choose, "click", lambda e: self.input.click())
+        self.listeners.on(self.input, "change", lambda e: self._chosen(self.input, picked))
+        if self.options.folders:
+            folder_input = self._file_input(webkitdirectory=True)
+            folder = el("button", {"type": "button", "class": "choose folder"}, self.t("computer.choose_folder"))
+            choose.after(folder)
+            drop.append(folder_input)
+            self.listeners.on(folder, "click", lambda e: folder_input.click())
+            self.listeners.on(folder_input, "change", lambda e: self._chosen(folder_input, picked))
 
         def dragover(event: Any) -> None:
             event.preventDefault()
@@ -52,15 +55,64 @@ class ComputerSource:
         def dropped(event: Any) -> None:
             event.preventDefault()
             drop.classList.remove("over")
-            files = list(event.dataTransfer.files) if event.dataTransfer else []
-            if files:
-                picked(files)
+            if not event.dataTransfer:
+                return
+            # Entries must be taken while the drop event lasts; the folders are read afterwards.
+            entries = [item.webkitGetAsEntry() for item in event.dataTransfer.items if item.kind == "file"]
+            folders = [str(e.name) for e in entries if e and e.isDirectory]
+            if folders and not self.options.folders:
+                refuse(self.t("error.folders", count=len(folders), names=", ".join(folders)))
+            elif folders:
+                asyncio.ensure_future(self._dropped_folders(entries, picked))
+            else:
+                files = list(event.dataTransfer.files)
+                if files:
+                    picked([Chosen(f) for f in files])
 
-        self.listeners.on(choose, "click", lambda e: self.input.click())
-        self.listeners.on(self.input, "change", chosen)
         self.listeners.on(drop, "dragover", dragover)
         self.listeners.on(drop, "dragleave", lambda e: drop.classList.remove("over"))
         self.listeners.on(drop, "drop", dropped)
 
+    def _file_input(self, **attributes: Any) -> Any:
+        return el("input", {"type": "file", "class": "visually-hidden", "tabindex": "-1", "aria-hidden": "true", **attributes})
+
+    def _chosen(self, field: Any, picked: Picked) -> None:
+        chosen = [Chosen(f, str(f.webkitRelativePath or "")) for f in field.files]
+        field.value = ""  # so that choosing the same file again fires change again
+        if chosen:
+            picked(chosen)
+
+    async def _dropped_folders(self, entries: list[Any], picked: Picked) -> None:
+        chosen: list[Chosen] = []
+        for entry in entries:
+            if entry:
+                chosen.extend(await _walk(entry))
+        if chosen:
+            picked(chosen)
+
     def dispose(self) -> None:
         self.listeners.clear()
+
+
+async def _callback_result(start: Any) -> Any:
+    """The value a File System Entry API call hands to its success callback."""
+    done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    start(
+        create_once_callable(lambda value: done.done() or done.set_result(value)),
+        create_once_callable(lambda error: done.done() or done.set_exception(OSError(str(error.message)))),
+    )
+    return await done
+
+
+async def _walk(entry: Any) -> list[Chosen]:
+    """Every file under a dropped entry, with its path inside the dropped folder."""
+    if entry.isFile:
+        return [Chosen(await _callback_result(entry.file), str(entry.fullPath).lstrip("/"))]
+    reader = entry.createReader()
+    found: list[Chosen] = []
+    while True:  # readEntries hands out a directory's entries in batches until one is empty
+        batch = list(await _callback_result(reader.readEntries))
+        if not batch:
+            return found
+        for child in batch:
+            found.extend(await _walk(child))

@@ -61,7 +61,7 @@ class Dialog:
         )
         overlay = el("div", {"class": "overlay fill" if self.placement.fills else "overlay"}, self.dialog)
         root.append(el("style", None, CSS), overlay)
-        self.sources[0].render(self.panel, picked)
+        self.sources[0].render(self.panel, picked, self.show_error)
         self.panel.append(self.files)
         self.listeners.on(close, "click", lambda e: self.on_close())
         self.listeners.on(dismiss, "click", lambda e: self.clear_error())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import js
 from pyodide.ffi import JsProxy
@@ -16,6 +16,7 @@ from ..options import PickCall, parse_call, split_call
 from ..progress import FileProgress
 from ..restrictions import PickedFile, accept_attribute, human_size, is_accepted
 from ..sniff import GENERIC, HEAD_BYTES, real_type
+from ..sources import Chosen
 from ..sources.computer import ComputerSource
 from ..upload import upload_endpoint, upload_metadata
 from .dialog import Dialog
@@ -72,6 +73,7 @@ class PickSession:
         self.outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.uploads: asyncio.Task[Any] | None = None
         self.reported = False
+        self.relative_paths: list[str] = []
         # The source the dialog opens to comes first; the others keep the page's order.
         names = sorted(call.picker.services, key=lambda name: name != call.picker.open_to)
         sources = [SOURCES[name](self.catalog, call.picker) for name in names]
@@ -115,11 +117,13 @@ class PickSession:
             return t("error.max_size", count=len(too_big), names=", ".join(too_big), limit=limit)
         return None
 
-    def picked(self, files: list[Any]) -> None:
+    def picked(self, chosen: Sequence[Chosen]) -> None:
         if self.uploads is None:
-            self.uploads = asyncio.ensure_future(self.accept(files))
+            self.uploads = asyncio.ensure_future(self.accept(chosen))
 
-    async def accept(self, files: list[Any]) -> None:
+    async def accept(self, chosen: Sequence[Chosen]) -> None:
+        files = [c.file for c in chosen]
+        self.relative_paths = [c.relative_path for c in chosen]
         described = [await describe(f) for f in files]
         problem = self.rejection(described)
         if problem:
@@ -159,7 +163,7 @@ class PickSession:
 
     async def upload(self, index: int, file: Any, progress: FileProgress) -> dict:
         try:
-            return await upload_file(
+            blob = await upload_file(
                 file,
                 upload_endpoint(self.base),
                 progress.mimetype,
@@ -170,6 +174,9 @@ class PickSession:
         except FPError as error:
             self.dialog.fail_file(index)
             raise FPError(error.code, self.catalog.t("error.upload", filename=progress.filename, message=error.message)) from error
+        if self.relative_paths[index]:
+            blob["originalPath"] = self.relative_paths[index]
+        return blob
 
     def report(self, index: int, progress: FileProgress) -> None:
         self.dialog.update_file(index, progress)
