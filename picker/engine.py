@@ -22,6 +22,7 @@ BAD_GATEWAY = 502  # the store answered, but not as tus says it must
 GONE = (404, 410)  # the store no longer knows the upload, or it has expired
 CONFLICT_OR_LOCKED = (409, 423)  # both pass once the store and the engine agree on the offset again
 CHECKSUM_MISMATCH = 460
+METHOD_NOT_ALLOWED = 405
 
 
 # What the engine asks the caller to do.
@@ -361,6 +362,10 @@ class Upload:
     def _refused(self, response: Response) -> None:
         if self._step is _Step.HEAD and response.status in GONE:
             self._start_over()
+        elif self._step is _Step.FETCH and response.status == METHOD_NOT_ALLOWED:
+            # A tus server other than pickstore (GET on an upload is no tus request): it holds every
+            # byte but has no Blob to give, so the Blob says what tus does: where the upload is.
+            self._finished = Done(self._tus_blob())
         elif self._step is _Step.PATCH and response.status == CHECKSUM_MISMATCH:
             # The chunk was damaged on the way and the store kept none of it: send it again now.
             self._retry(refusal(response), at_once=True)
@@ -368,6 +373,14 @@ class Upload:
             self._retry(refusal(response))
         else:
             self._finished = Failed(refusal(response))
+
+    def _tus_blob(self) -> dict[str, Any]:
+        return {
+            "url": self.upload_url,
+            "filename": self.metadata.get("filename"),
+            "mimetype": self.metadata.get("filetype"),
+            "size": self.size,
+        }
 
     def _retry(self, error: FPError, at_once: bool = False) -> None:
         """Schedule the failed step again (after a backoff unless `at_once`), or fail with `error`

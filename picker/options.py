@@ -190,8 +190,9 @@ def _strings(raw: Mapping[str, Any], one: str, many: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore") -> PickerOptions:
-    container = _string(raw, "container") or "modal"
+def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore", mobile: bool = False) -> PickerOptions:
+    """`mobile`: the page is narrow and touch-driven, where the dialog defaults to its own window."""
+    container = _string(raw, "container") or ("window" if mobile else "modal")
     mimetypes = _strings(raw, "mimetype", "mimetypes")
     extensions = _strings(raw, "extension", "extensions")
     if mimetypes and extensions:
@@ -262,7 +263,7 @@ def split_call(method: str, args: Sequence[Any]) -> CallArguments:
     )
 
 
-def parse_call(method: str, args: Sequence[Any]) -> PickCall:
+def parse_call(method: str, args: Sequence[Any], mobile: bool = False) -> PickCall:
     split = split_call(method, args)
     picker_raw = _mapping(split.picker, "picker_options")
     store_raw = _mapping(split.store, "store_options")
@@ -276,7 +277,7 @@ def parse_call(method: str, args: Sequence[Any]) -> PickCall:
     )
     return PickCall(
         method=method,
-        picker=parse_picker_options(picker_raw, method),
+        picker=parse_picker_options(picker_raw, method, mobile),
         store=parse_store_options(store_raw),
         on_success=split.on_success,
         on_error=split.on_error,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from .options import PickCall
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .engine import DEFAULT_CHUNK_SIZE, RetryPolicy
+from .errors import BAD_PARAMETERS, FPError
+from .options import PickCall, _integer
 
 UPLOAD_PATH = "/api/upload"
 
@@ -27,3 +32,51 @@ def upload_metadata(api_key: str, call: PickCall) -> dict[str, str | None]:
         "multiple": "true" if picker.multiple else None,
     }
     return {name: value for name, value in metadata.items() if value is not None}
+
+
+# How the picker's resumable uploads behave, as a page sets it with filepicker.setUploadOptions():
+# the chunk size (a proxy in front of the store may cap request bodies, as nginx's
+# client_max_body_size does) and the retry policy. Not per pick: one page, one store.
+UPLOAD_OPTION_KEYS = ("chunkSize", "retries", "retryDelay", "maxRetryDelay")
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    warnings: tuple[str, ...] = ()
+
+
+def _milliseconds(raw: Mapping[str, Any], name: str, default_seconds: float) -> float:
+    value = raw.get(name)
+    if value is None:
+        return default_seconds
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 3_600_000:
+        raise FPError(BAD_PARAMETERS, f"upload option {name!r} must be a number of milliseconds from 0 to 3600000, got {value!r}")
+    return value / 1000
+
+
+def parse_upload_options(raw: Any) -> UploadOptions:
+    """filepicker.setUploadOptions({chunkSize: bytes, retries: n, retryDelay: ms, maxRetryDelay: ms}):
+    retries is how many consecutive failures without progress are retried before onError; the
+    delay before retry n is retryDelay * 2^(n-1), at most maxRetryDelay, of which half is random."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise FPError(BAD_PARAMETERS, f"filepicker.setUploadOptions() takes an object such as {{chunkSize: 1048576}}, got {raw!r}")
+    defaults = RetryPolicy()
+    chunk_size = _integer(raw, "chunkSize", 1)
+    retries = _integer(raw, "retries", 0, 100)
+    base = _milliseconds(raw, "retryDelay", defaults.base)
+    cap = _milliseconds(raw, "maxRetryDelay", max(defaults.cap, base))
+    if cap < base:
+        raise FPError(BAD_PARAMETERS, f"upload option 'maxRetryDelay' ({cap * 1000:g}) is below 'retryDelay' ({base * 1000:g})")
+    warnings = tuple(
+        f"filepicker: unknown upload option {name!r} ignored; known: {', '.join(UPLOAD_OPTION_KEYS)}"
+        for name in raw if name not in UPLOAD_OPTION_KEYS
+    )
+    return UploadOptions(
+        chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+        retry=RetryPolicy(max_retries=defaults.max_retries if retries is None else retries, base=base, cap=cap),
+        warnings=warnings,
+    )

@@ -98,3 +98,17 @@ def test_pickers_open_one_after_another_on_the_same_page(page, host, photo):
     codes = [c["value"].get("code") for c in page.evaluate("window.calls") if c["kind"] == "error"]
     assert kinds == ["error", "error", "success"]
     assert codes == [101, 101]
+
+
+def test_on_a_phone_the_dialog_opens_in_its_own_window(browser, host, photo):
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        open_host(page, host)
+        with context.expect_page() as opened:
+            start_pick(page, "pickAndStore", {}, {})
+        popup = opened.value
+        popup.locator(f"{DIALOG} .choose").wait_for()
+        assert page.locator(DIALOG).count() == 0
+    finally:
+        context.close()

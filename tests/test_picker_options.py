@@ -328,3 +328,9 @@ def test_a_bad_option_value_in_parse_call_is_a_400():
         parse_call("pickAndStore", [{"multiple": "sometimes"}, {}, on_success, on_error])
     assert caught.value.code == BAD_PARAMETERS
     assert "multiple" in caught.value.message
+
+
+def test_the_container_defaults_to_a_window_on_a_phone_and_an_explicit_one_wins():
+    assert parse_picker_options({}, mobile=True).container == "window"
+    assert parse_picker_options({"container": "modal"}, mobile=True).container == "modal"
+    assert parse_call("pickAndStore", [{}, {}], mobile=True).picker.container == "window"

@@ -18,12 +18,13 @@ from ..restrictions import PickedFile, accept_attribute, human_size, is_accepted
 from ..sniff import GENERIC, HEAD_BYTES, real_type
 from ..sources import Chosen
 from ..sources.computer import ComputerSource
-from ..upload import upload_endpoint, upload_metadata
+from ..upload import UploadOptions, parse_upload_options, upload_endpoint, upload_metadata
 from .dialog import Dialog
 from .tus import Remembered, upload_file
 
 LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
 PARALLEL_FILES = 4
+MOBILE_WIDTH = 768
 SOURCES = {"COMPUTER": ComputerSource}
 
 
@@ -53,6 +54,12 @@ async def describe(file: Any) -> PickedFile:
     return PickedFile(str(file.name), int(file.size), real_type(declared, head))
 
 
+def is_mobile() -> bool:
+    """A touch screen as narrow as a phone's: there the dialog opens in a window of its own."""
+    # screen.width, since a page without a viewport meta tag lays out 980 px wide even on a phone
+    return bool(js.matchMedia("(pointer: coarse)").matches) and int(js.screen.width) < MOBILE_WIDTH
+
+
 def from_js(value: Any) -> Any:
     """Options objects become dicts; functions stay callable proxies."""
     if isinstance(value, JsProxy) and js.Object.prototype.toString.call(value) == "[object Object]":
@@ -63,8 +70,9 @@ def from_js(value: Any) -> Any:
 
 
 class PickSession:
-    def __init__(self, call: PickCall, api_key: str, base: str) -> None:
+    def __init__(self, call: PickCall, api_key: str, base: str, upload_options: UploadOptions | None = None) -> None:
         self.call = call
+        self.upload_options = upload_options or UploadOptions()
         self.api_key = api_key
         self.base = base
         language = choose_language(call.picker.language, list(js.navigator.languages), available_languages(LOCALES))
@@ -170,6 +178,8 @@ class PickSession:
                 upload_metadata(self.api_key, self.call),
                 lambda current: self.report(index, current),
                 self.remembered,
+                chunk_size=self.upload_options.chunk_size,
+                retry=self.upload_options.retry,
             )
         except FPError as error:
             self.dialog.fail_file(index)
@@ -187,15 +197,17 @@ async def handle(request: Any) -> None:
     method = str(request.method)
     args = [from_js(arg) for arg in request.args]
     try:
-        call = parse_call(method, args)
+        call = parse_call(method, args, mobile=is_mobile())
+        # Absent when a page still runs an older cached loader.
+        upload_options = parse_upload_options(from_js(getattr(request, "upload", None) or {}))
     except FPError as error:
         js.console.error(f"filepicker: {error.message}")
         invoke(split_call(method, args).on_error, error)
         return
-    for warning in call.warnings:
+    for warning in call.warnings + upload_options.warnings:
         js.console.warn(warning)
     try:
-        session = PickSession(call, str(request.key), str(js.filepicker.base))
+        session = PickSession(call, str(request.key), str(js.filepicker.base), upload_options)
     except FPError as error:
         js.console.error(f"filepicker: {error.message}")
         invoke(call.on_error, error)

@@ -11,8 +11,8 @@ import js
 from pyodide.ffi import create_proxy
 
 from ..engine import (
-    Checksum, ComputeChecksum, Done, Failed, NetworkError, Request, Response, Sent, Upload, Wait,
-    fingerprint,
+    DEFAULT_CHUNK_SIZE, Checksum, ComputeChecksum, Done, Failed, NetworkError, Request, Response, RetryPolicy,
+    Sent, Upload, Wait, fingerprint,
 )
 from ..errors import FPError
 from ..progress import FileProgress
@@ -94,11 +94,15 @@ async def upload_file(
     metadata: Mapping[str, str | None],
     on_progress: Callable[[FileProgress], None],
     remembered: Remembered,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    retry: RetryPolicy | None = None,
 ) -> dict:
     key = fingerprint(str(file.name), int(file.size), int(file.lastModified), mimetype, endpoint)
     upload = Upload(
         endpoint, str(file.name), mimetype, int(file.size),
         metadata=metadata, upload_url=remembered.get(key), checksum_algorithm="sha256",
+        chunk_size=chunk_size, retry=retry,
     )
     while True:
         action = upload.next_action()
