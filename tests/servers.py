@@ -51,6 +51,12 @@ key = "demo"
 secret = "demo-secret"
 allowed_origins = ["*"]
 
+[apps.secure]
+key = "secure"
+secret = "secure-secret"
+allowed_origins = ["*"]
+require_security = true
+
 [locations.local]
 backend = "local"
 root = "files"

@@ -1,0 +1,103 @@
+"""Store options and security policies as a page passes them to pickAndStore, in Chromium: the
+Blob says where the file went, and every refusal reaches onError with its code and message."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from store.policy import make_policy, signed
+
+from .browser import DIALOG, choose_files, open_host, outcome, sha256, start_pick
+from .test_pick_browser import png
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    path = tmp_path / "photo.png"
+    path.write_bytes(png(12, 12, (40, 80, 160)))
+    return path
+
+
+def stored(page, host, photo, picker_options, store_options, key="demo") -> dict:
+    open_host(page, host, key=key)
+    start_pick(page, "pickAndStore", picker_options, store_options)
+    choose_files(page, [photo])
+    return outcome(page)
+
+
+def test_a_folder_path_puts_the_file_in_that_folder(page, host, photo):
+    result = stored(page, host, photo, {}, {"path": "albums/2026/"})
+    blob = result["value"]
+    assert blob["key"] == f"albums/2026/{blob['handle']}_photo.png"
+    assert blob["path"] == blob["key"]
+
+
+def test_an_exact_path_is_the_key(page, host, photo):
+    result = stored(page, host, photo, {}, {"path": "avatars/user-17.png"})
+    assert result["value"]["key"] == "avatars/user-17.png"
+
+
+def test_an_exact_path_with_multiple_is_refused(page, host, photo):
+    result = stored(page, host, photo, {"multiple": True}, {"path": "avatars/user-17.png"})
+    assert result["kind"] == "error"
+    assert result["value"]["code"] == 400
+    assert "must end in '/'" in result["value"]["message"]
+
+
+def test_store_container_chooses_the_container(page, host, photo, store):
+    result = stored(page, host, photo, {}, {"storeContainer": "other-files", "location": "LOCAL"})
+    blob = result["value"]
+    assert blob["container"] == "other-files"
+    assert (store.data_dir / "files" / "other-files" / blob["key"]).read_bytes() == photo.read_bytes()
+
+
+def test_a_container_the_location_does_not_allow_is_refused(page, host, photo):
+    result = stored(page, host, photo, {}, {"storeContainer": "someone-elses"})
+    assert (result["kind"], result["value"]["code"]) == ("error", 400)
+    assert "'someone-elses'" in result["value"]["message"]
+    assert page.locator(f"{DIALOG} [role=alert]").is_visible()
+
+
+def secure_policy(**rules) -> dict[str, str]:
+    rules.setdefault("expiry", time.time() + 600)
+    return signed(make_policy(**rules), "secure-secret")
+
+
+def test_an_app_that_requires_security_refuses_a_pick_without_a_policy(page, host, photo, store):
+    before = store.stored_files()
+    result = stored(page, host, photo, {}, {}, key="secure")
+    assert (result["kind"], result["value"]["code"]) == ("error", 400)
+    assert "requires a policy" in result["value"]["message"]
+    assert store.stored_files() == before
+
+
+def test_a_good_policy_stores_and_says_whether_the_file_is_writeable(page, host, photo):
+    options = secure_policy(call=["pick", "store", "write"])
+    result = stored(page, host, photo, options, {}, key="secure")
+    assert result["kind"] == "success"
+    assert result["value"]["isWriteable"] is True
+    assert result["value"]["sha256"] == sha256(photo.read_bytes())
+
+
+@pytest.mark.parametrize(
+    "options, code, words",
+    [
+        ({**secure_policy(call=["pick", "store"]), "signature": "0" * 64}, 403, "signature"),
+        (secure_policy(call=["pick", "store"], expiry=time.time() - 10), 403, "expired"),
+        (secure_policy(call=["read"]), 403, "'store'"),
+        (secure_policy(call=["pick", "store"], max_size=10), 403, "maxSize"),
+        (secure_policy(call=["pick", "store"], path="private/.*"), 403, "path"),
+        ({"policy": "not base64 json!", "signature": "0" * 64}, 403, "signature"),
+    ],
+)
+def test_a_policy_that_does_not_allow_the_pick_reaches_on_error_with_its_rule(page, host, photo, store, options, code, words):
+    before = store.stored_files()
+    result = stored(page, host, photo, options, {}, key="secure")
+    assert result["kind"] == "error"
+    assert result["value"]["code"] == code
+    assert words in result["value"]["message"]
+    assert words in page.locator(f"{DIALOG} [role=alert]").inner_text()
+    assert store.stored_files() == before
