@@ -1,4 +1,5 @@
-# `make demo` serves the demo page and a store on local disk; `make test` runs every test.
+# `make demo` serves the demo page and a store on local disk, with a moto server standing in for S3
+# on MOTO_PORT; `make test` runs every test.
 # Both install what they need first: the Python venv, the browser runtime from the npm registry
 # (pinned by package-lock.json) and, for the tests, Debian's Chromium.
 
@@ -6,12 +7,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+MOTO_PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test bench setup clean
 
 demo: setup
-	$(PY) -m store serve --config store/demo.toml --port $(PORT)
+	MOTO_PORT=$(MOTO_PORT) $(PY) -m store.demo --port $(PORT)
 
 test: setup /usr/bin/chromium
 	$(PY) -m pytest

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from .config import Config
 from .errors import bad_request
@@ -17,6 +18,7 @@ from .policy import check as check_policy
 DEFAULT_MIMETYPE = "application/octet-stream"
 # type/subtype with optional parameters, visible ASCII only: it is sent back as a header value.
 _MIMETYPE = re.compile(r"[\x21-\x7e]+/[\x21-\x7e]+(?:[ \t]*;[\x20-\x7e]*)?")
+_REGION = re.compile(r"[a-z0-9-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class StoreOptions:
     multiple: bool = False
     policy: str | None = None
     signature: str | None = None
+    region: str | None = None
+    access: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,15 @@ class Destination:
     key: str
     mimetype: str
     writeable: bool  # the Blob's isWriteable: the sender's policy allows `write`
+    public: bool = False  # access 'public': readable straight from the storage, where it can be
+    region: str | None = None  # storeRegion: the region of an S3 container
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """`public` and `region` as the backend's keyword arguments: only those asked for, so that a
+        backend that knows neither is called as before."""
+        options: dict[str, Any] = {"public": True} if self.public else {}
+        return options | ({"region": self.region} if self.region else {})
 
     def record(self, size: int, sha256: str) -> FileRecord:
         return FileRecord(
@@ -69,6 +82,25 @@ def checked_mimetype(mimetype: str) -> str:
     return mimetype
 
 
+def checked_access(access: str | None) -> bool:
+    """The store option `access`: 'public', or 'private' (the default); True for 'public'."""
+    if access is None or access.lower() in ("", "private"):
+        return False
+    if access.lower() == "public":
+        return True
+    raise bad_request(f"access {access!r} must be 'public' or 'private'")
+
+
+def checked_region(region: str | None) -> str | None:
+    """The store option `region` (storeRegion), refused unless it looks like one: which regions there
+    are is the S3 backend's to say, when it stores the file."""
+    if not region:
+        return None
+    if not _REGION.fullmatch(region):
+        raise bad_request(f"storeRegion {region!r} is not a region name such as 'us-east-1'")
+    return region
+
+
 def destination(
     config: Config, options: StoreOptions, *, size: int | None, now: float
 ) -> tuple[Destination, Policy | None]:
@@ -85,4 +117,6 @@ def destination(
         app, options.policy, options.signature, call="store", now=now, size=size, path=key, container=container
     )
     writeable = policy is not None and policy.allows("write")
-    return Destination(app.key, location.name, container, handle, filename, key, mimetype, writeable), policy
+    public, region = checked_access(options.access), checked_region(options.region)
+    target = Destination(app.key, location.name, container, handle, filename, key, mimetype, writeable, public, region)
+    return target, policy

@@ -7,6 +7,7 @@ import hashlib
 import re
 import time
 from dataclasses import replace
+from typing import AsyncIterator
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -107,8 +108,17 @@ async def serve_file(request: Request) -> Response:
     headers["Content-Length"] = str(last - first + 1)
     if request.method == "HEAD" or record.size == 0:
         return Response(status_code=status, headers=headers)
-    backend = state.backends[record.location]
-    return StreamingResponse(backend.read(record.container, record.key, first, last), status_code=status, headers=headers)
+    chunks = state.backends[record.location].read(record.container, record.key, first, last)
+    # The first chunk comes before the answer starts, so that storage that fails (an object gone, an
+    # endpoint down) is answered with its error rather than with a body that breaks off.
+    head = await anext(chunks, b"")
+    return StreamingResponse(_after(head, chunks), status_code=status, headers=headers)
+
+
+async def _after(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield head
+    async for chunk in rest:
+        yield chunk
 
 
 async def file_metadata(request: Request) -> JSONResponse:

@@ -3,6 +3,7 @@ join partial uploads, terminate, expire. No HTTP here: store/tus.py speaks the p
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import secrets
@@ -11,15 +12,18 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Iterator
 
 from .backends import PartialStore
-from .destination import Destination
+from .destination import Destination, checked_access, checked_region
 from .errors import StoreError, bad_request
 from .index import FileRecord, SQLiteIndex, UploadRecord
-from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, Checksum, check_room
+from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, Checksum, check_room, parse_metadata, store_options
 
 if TYPE_CHECKING:
     from .state import StoreState
 
-LEASE_SECONDS = 60.0
+# A lease is renewed every LEASE_SECONDS / 4 while its request runs (and as its body streams), so it
+# only runs out when its holder died: then the upload waits this long, not longer, for a client's
+# retry, which comes after a few seconds (the picker's first retries: 0.5 s, 1 s, 2 s, 4 s, 8 s).
+LEASE_SECONDS = 10.0
 SWEEP_INTERVAL = 60.0
 
 
@@ -63,11 +67,27 @@ class Lease:
 
 @contextlib.contextmanager
 def leased(index: SQLiteIndex, upload_id: str) -> Iterator[Lease]:
+    """Hold an upload's lease while the block runs (in a request handler: an event loop runs),
+    renewed in the background so that a slow body or a slow commit keeps it and a dead process
+    loses it soon."""
     lease = Lease(index, upload_id)
     lease.take()
+    loop = asyncio.get_running_loop()
+    timer: asyncio.TimerHandle | None = None
+
+    def keep() -> None:
+        nonlocal timer
+        try:
+            lease.take()
+        except StoreError:
+            return  # lost (this process stood still for LEASE_SECONDS): the next renew() says so
+        timer = loop.call_later(LEASE_SECONDS / 4, keep)
+
+    timer = loop.call_later(LEASE_SECONDS / 4, keep)
     try:
         yield lease
     finally:
+        timer.cancel()
         lease.release()
 
 
@@ -116,7 +136,11 @@ def new_upload(
 async def create(state: "StoreState", upload: UploadRecord) -> None:
     store = partials(state, upload.location)
     state.index.add_upload(upload)
-    await store.create(upload.id)
+    try:
+        await store.create(upload.id)
+    except BaseException:
+        state.index.delete_upload(upload.id)  # storage that refuses it leaves no upload behind
+        raise
 
 
 async def _digest(state: "StoreState", store: PartialStore, upload: UploadRecord) -> Any:
@@ -186,11 +210,12 @@ async def complete(state: "StoreState", upload: UploadRecord) -> tuple[UploadRec
     if size != upload.length:
         raise StoreError(500, f"upload {upload.id!r} holds {size} bytes where its Upload-Length is {upload.length}")
     digest = await _digest(state, store, upload)
-    await store.commit(upload.id, upload.container, upload.key)
+    options = store_options(parse_metadata(upload.metadata))
     target = Destination(
         upload.app_key, upload.location, upload.container, upload.handle, upload.filename, upload.key,
-        upload.mimetype, upload.writeable,
+        upload.mimetype, upload.writeable, checked_access(options.access), checked_region(options.region),
     )
+    await store.commit(upload.id, target.container, target.key, **target.storage_options)
     record = target.record(upload.length, digest.hexdigest())
     state.index.add(record)
     upload = replace(upload, completed=True, expires=time.time() + state.config.upload_expiry)
@@ -240,12 +265,13 @@ async def terminate(state: "StoreState", upload: UploadRecord) -> None:
 
 
 async def expire(state: "StoreState", upload: UploadRecord) -> None:
-    """Remove an upload past its expiry, unless a request holds it (the next sweep will)."""
+    """Remove an upload past its expiry, unless a request holds it or its storage fails now (the
+    next sweep will)."""
     try:
         with leased(state.index, upload.id):
             await terminate(state, upload)
     except StoreError as exc:
-        if exc.code != LOCKED:
+        if exc.code != LOCKED and exc.code < 500:
             raise
 
 

@@ -4,6 +4,7 @@ docs/protocol.md describes it for clients."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import AsyncIterator, Awaitable, Callable
@@ -44,6 +45,7 @@ from .tus_protocol import (
 )
 
 METHODS = ["OPTIONS", "POST", "HEAD", "PATCH", "DELETE", "GET"]
+BODY_IDLE_SECONDS = 60.0
 
 
 class TusResumable:
@@ -62,12 +64,19 @@ class TusResumable:
 
 
 async def _body(request: Request) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in request.stream():
-            if chunk:
-                yield chunk
-    except ClientDisconnect:
-        raise resumable.Interrupted() from None
+    """The request's body; Interrupted when the client goes away, or sends nothing for
+    BODY_IDLE_SECONDS (a connection that died without a word would otherwise hold the upload's
+    lease, which its request keeps renewing, for ever)."""
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), BODY_IDLE_SECONDS)
+        except StopAsyncIteration:
+            return
+        except (ClientDisconnect, asyncio.TimeoutError):
+            raise resumable.Interrupted() from None
+        if chunk:
+            yield chunk
 
 
 async def _alive(state: StoreState, upload_id: str) -> UploadRecord:
@@ -236,6 +245,13 @@ async def get_upload(request: Request) -> Response:
         raise StoreError(
             400, f"upload {upload.id!r} is partial: it becomes part of a file through Upload-Concat: final"
         )
+    if not upload.completed and upload.offset == upload.length:
+        # Every byte came but storing the file failed (its key clashed, the storage refused):
+        # try again, so that the client gets its Blob if the cause has passed, else hears why.
+        with resumable.leased(state.index, upload.id):
+            upload = await _alive(state, upload.id)
+            if not upload.completed:
+                upload, _ = await resumable.complete(state, upload)
     if not upload.completed:
         raise StoreError(409, f"upload {upload.id!r} holds {upload.offset} of its {upload.length} bytes: no file yet")
     record = state.index.get(upload.handle)

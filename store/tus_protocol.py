@@ -86,8 +86,8 @@ def parse_metadata(header: str | None) -> dict[str, str]:
 
 
 def store_options(metadata: Mapping[str, str]) -> StoreOptions:
-    """The store options an upload's metadata carries. `region` and `access` are accepted and, as
-    with POST /api/store, have no effect; keys the store does not know are left to the client."""
+    """The store options an upload's metadata carries; keys the store does not know are left to the
+    client."""
     return StoreOptions(
         api_key=metadata.get("apikey"),
         location=metadata.get("location"),
@@ -98,6 +98,8 @@ def store_options(metadata: Mapping[str, str]) -> StoreOptions:
         multiple=metadata.get("multiple") == "true",
         policy=metadata.get("policy"),
         signature=metadata.get("signature"),
+        region=metadata.get("region"),
+        access=metadata.get("access"),
     )
 
 

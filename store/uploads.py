@@ -26,6 +26,8 @@ async def store_upload(request: Request) -> JSONResponse:
         multiple=params.get("multiple") == "true",
         policy=params.get("policy"),
         signature=params.get("signature"),
+        region=params.get("region"),
+        access=params.get("access"),
     )
     declared = request.headers.get("content-length")
     # The size rules are checked against Content-Length now, and against the bytes as they arrive.
@@ -33,7 +35,7 @@ async def store_upload(request: Request) -> JSONResponse:
         state.config, options, size=int(declared) if declared and declared.isdigit() else None, now=time.time()
     )
 
-    writer = state.backends[target.location].writer(target.container, target.key)
+    writer = state.backends[target.location].writer(target.container, target.key, **target.storage_options)
     digest = hashlib.sha256()
     size = 0
     try:

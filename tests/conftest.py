@@ -1,4 +1,5 @@
-"""Fixtures: a real store process, a host page server on another loopback origin, and Chromium."""
+"""Fixtures: a real store process, a host page server on another loopback origin, Chromium, a moto
+server standing in for S3, and Azurite for Azure Blob Storage."""
 
 from __future__ import annotations
 
@@ -8,12 +9,27 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .servers import BROWSER, HostPages, Store, run_host_pages, run_store
+from .azurite import Azurite, run_azurite
+from .servers import BROWSER, HostPages, Moto, Store, run_host_pages, run_moto, run_store
 
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     with run_store(tmp_path_factory.mktemp("store")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[Moto]:
+    """A real moto server (S3) on loopback, with two buckets."""
+    with run_moto(("pickstore-one", "pickstore-two")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """A real Azurite (Azure Blob Storage) on loopback, with no containers yet."""
+    with run_azurite(tmp_path_factory.mktemp("azurite")) as running:
         yield running
 
 

@@ -1,5 +1,5 @@
-"""Real servers on loopback for the tests and benchmarks: the store as its own process, and a host
-page server on another origin that embeds the picker the way a customer's site does."""
+"""Real servers on loopback for the tests and benchmarks: the store as its own process, a host page
+server on another origin that embeds the picker the way a customer's site does, and moto (S3)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
+import boto3
 import httpx
+
+from store.demo import moto_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER = runpy.run_path(str(ROOT / "playwright.config.py"))["LAUNCH"]
@@ -99,8 +102,13 @@ def run_store(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | N
             process.kill()
 
 
+TUS_JS_PATH = "vendor/tus-js-client/"
+TUS_JS_DIST = ROOT / "node_modules" / "tus-js-client" / "dist"
+
+
 class HostPages(http.server.ThreadingHTTPServer):
-    """Serves tests/pages/*.html with {{STORE}} replaced by the store's URL."""
+    """Serves tests/pages/*.html with {{STORE}} replaced by the store's URL, and tus-js-client's
+    dist/ files at /vendor/tus-js-client/."""
 
     daemon_threads = True
 
@@ -115,13 +123,21 @@ class _HostPageHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         name = self.path.split("?")[0].lstrip("/") or "index.html"
-        page = ROOT / "tests" / "pages" / name
-        if not page.is_file() or page.suffix != ".html":
-            self.send_error(404)
-            return
-        body = page.read_text().replace("{{STORE}}", self.server.store_url).encode()
+        if name.startswith(TUS_JS_PATH):  # another tus client, as the page of a site using it would load it
+            script = TUS_JS_DIST / name[len(TUS_JS_PATH):]
+            if script.parent != TUS_JS_DIST or not script.is_file():
+                self.send_error(404)
+                return
+            body, content_type = script.read_bytes(), "text/javascript; charset=utf-8"
+        else:
+            page = ROOT / "tests" / "pages" / name
+            if not page.is_file() or page.suffix != ".html":
+                self.send_error(404)
+                return
+            body = page.read_text().replace("{{STORE}}", self.server.store_url).encode()
+            content_type = "text/html; charset=utf-8"
         self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -140,3 +156,38 @@ def run_host_pages(store_url: str) -> Iterator[HostPages]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@dataclass
+class Moto:
+    """A moto server: S3 on loopback, with the credentials and region the tests' locations use."""
+
+    endpoint: str
+    buckets: tuple[str, ...]
+    access_key_id: str = "testing"
+    secret_access_key: str = "testing"
+    region: str = "us-east-1"
+
+    def client(self) -> Any:
+        return boto3.client(
+            "s3", endpoint_url=self.endpoint, region_name=self.region,
+            aws_access_key_id=self.access_key_id, aws_secret_access_key=self.secret_access_key,
+        )
+
+    def settings(self) -> dict[str, str]:
+        """The settings of an s3 location on this server."""
+        return {"endpoint_url": self.endpoint, "region": self.region, "access_key_id": self.access_key_id,
+                "secret_access_key": self.secret_access_key}
+
+
+@contextlib.contextmanager
+def run_moto(buckets: tuple[str, ...] = ()) -> Iterator[Moto]:
+    """`moto_server` on a free loopback port, with `buckets` made, stopped at the end."""
+    port = free_port()
+    with moto_server(port) as trouble:
+        if trouble:
+            raise RuntimeError(trouble)
+        moto = Moto(f"http://127.0.0.1:{port}", buckets)
+        for bucket in buckets:
+            moto.client().create_bucket(Bucket=bucket)
+        yield moto

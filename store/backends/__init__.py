@@ -3,10 +3,14 @@ and, as a separate capability, resumable appends for uploads that span several r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import AsyncIterable, AsyncIterator, Protocol
 
 from ..config import Location
+
+# What store.tus_protocol makes upload ids of; backends check it again before naming anything by one.
+UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 class Writer(Protocol):
@@ -39,8 +43,10 @@ class PartialStore(Protocol):
         """Bytes start..end inclusive."""
         ...
 
-    async def commit(self, upload_id: str, container: str, key: str) -> None:
-        """Make the object the file at `key`; the temporary object is gone afterwards."""
+    async def commit(self, upload_id: str, container: str, key: str, *, public: bool = False,
+                     region: str | None = None) -> None:
+        """Make the object the file at `key`; the temporary object is gone afterwards. `public` and
+        `region` as for `Backend.writer`."""
         ...
 
     async def delete(self, upload_id: str) -> None:
@@ -54,7 +60,11 @@ class Backend(Protocol):
         """None when the backend cannot keep an upload across requests: tus uploads are then refused."""
         ...
 
-    def writer(self, container: str, key: str) -> Writer: ...
+    def writer(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> Writer:
+        """`public` (the store option access: 'public'): readable straight from the storage where the
+        backend can make it so; `region` (storeRegion): the region of an S3 container. Callers pass
+        only the ones a client asked for (Destination.storage_options)."""
+        ...
 
     def read(self, container: str, key: str, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes start..end inclusive."""
@@ -68,4 +78,12 @@ def open_backend(location: Location, data_dir: Path) -> Backend:
         from .local import LocalBackend
 
         return LocalBackend(data_dir / location.settings.get("root", location.name))
+    if location.backend == "azure":
+        from .azure import AzureBackend
+
+        return AzureBackend(location)
+    if location.backend == "s3":
+        from .s3 import S3Backend
+
+        return S3Backend(location)
     raise ValueError(f"location {location.name!r}: unknown backend {location.backend!r}")

@@ -5,7 +5,6 @@ name and renamed into place when whole. A resumable upload grows in a file of it
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from pathlib import Path
 from typing import AsyncIterable, AsyncIterator
@@ -13,9 +12,9 @@ from typing import AsyncIterable, AsyncIterator
 import anyio
 
 from ..errors import StoreError
+from . import UPLOAD_ID
 
 READ_SIZE = 256 * 1024
-_UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _move_into_place(temp: Path, target: Path) -> None:
@@ -66,7 +65,7 @@ class LocalPartials:
 
     def _path(self, upload_id: str) -> Path:
         # Upload ids are checked before they get here; this is the last line of defence.
-        if not _UPLOAD_ID.fullmatch(upload_id):
+        if not UPLOAD_ID.fullmatch(upload_id):
             raise ValueError(f"{upload_id!r} is not an upload id")
         return self._folder / upload_id
 
@@ -98,7 +97,8 @@ class LocalPartials:
     def read(self, upload_id: str, start: int, end: int) -> AsyncIterator[bytes]:
         return _read(self._path(upload_id), start, end)
 
-    async def commit(self, upload_id: str, container: str, key: str) -> None:
+    async def commit(self, upload_id: str, container: str, key: str, *, public: bool = False,
+                     region: str | None = None) -> None:
         _move_into_place(self._path(upload_id), self._backend.path(container, key))
 
     async def delete(self, upload_id: str) -> None:
@@ -117,7 +117,8 @@ class LocalBackend:
             raise ValueError(f"key {key!r} escapes container {container!r}")
         return path
 
-    def writer(self, container: str, key: str) -> LocalWriter:
+    def writer(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> LocalWriter:
+        # `public` and `region` mean nothing on local disk: its files are read through the store only.
         return LocalWriter(self.root / ".incoming", self.path(container, key))
 
     def read(self, container: str, key: str, start: int, end: int) -> AsyncIterator[bytes]:
