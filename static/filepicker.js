@@ -16,6 +16,7 @@
   };
 
   var apiKey = null;
+  var uploadOptions = {};
   var runtime = null;
   var booting = false;
   var queue = [];
@@ -46,7 +47,7 @@
       return;
     }
     boot();
-    var request = { method: method, key: apiKey, args: args };
+    var request = { method: method, key: apiKey, args: args, upload: uploadOptions };
     if (runtime) runtime(request);
     else queue.push(request);
   }
@@ -58,6 +59,11 @@
     setKey: function (key) {
       apiKey = key;
       boot();
+    },
+    // Chunk size and retries of the uploads of later picks: {chunkSize: bytes, retries: n,
+    // retryDelay: ms, maxRetryDelay: ms} (see docs/protocol.md, "The picker's uploads").
+    setUploadOptions: function (options) {
+      uploadOptions = options || {};
     },
     pickAndStore: function () { call("pickAndStore", arguments); },
     pick: function () { call("pick", arguments); },

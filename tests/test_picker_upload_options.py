@@ -1,0 +1,85 @@
+"""filepicker.setUploadOptions(): the page's tuning of the picker's uploads (chunk size, retries),
+parsed in CPython; and how the engine ends an upload on a tus server that has no Blob to give."""
+
+from __future__ import annotations
+
+import pytest
+
+from picker.engine import DEFAULT_CHUNK_SIZE, Done, Request, Response, RetryPolicy, Upload
+from picker.errors import FPError
+from picker.upload import UploadOptions, parse_upload_options
+
+
+def test_no_options_are_the_engines_defaults():
+    for raw in (None, {}):
+        options = parse_upload_options(raw)
+        assert options.chunk_size == DEFAULT_CHUNK_SIZE
+        assert (options.retry.max_retries, options.retry.base, options.retry.cap) == (5, 1.0, 30.0)
+        assert options.warnings == ()
+    assert UploadOptions().chunk_size == DEFAULT_CHUNK_SIZE
+
+
+def test_chunk_size_in_bytes_and_delays_in_milliseconds():
+    options = parse_upload_options({"chunkSize": 1048576, "retries": 8, "retryDelay": 250, "maxRetryDelay": 4000})
+    assert options.chunk_size == 1048576
+    assert (options.retry.max_retries, options.retry.base, options.retry.cap) == (8, 0.25, 4.0)
+
+
+def test_values_given_as_strings_are_taken_as_the_other_options_are():
+    assert parse_upload_options({"chunkSize": "524288"}).chunk_size == 524288
+
+
+def test_a_retry_delay_above_the_default_cap_raises_the_cap_with_it():
+    assert parse_upload_options({"retryDelay": 60_000}).retry.cap == 60.0
+
+
+def test_zero_retries_fail_at_the_first_error():
+    assert parse_upload_options({"retries": 0}).retry.max_retries == 0
+
+
+@pytest.mark.parametrize(
+    "raw, named",
+    [
+        ({"chunkSize": 0}, "chunkSize"),
+        ({"chunkSize": 1.5}, "chunkSize"),
+        ({"chunkSize": True}, "chunkSize"),
+        ({"retries": -1}, "retries"),
+        ({"retries": 1000}, "retries"),
+        ({"retryDelay": "fast"}, "retryDelay"),
+        ({"retryDelay": -5}, "retryDelay"),
+        ({"maxRetryDelay": 10, "retryDelay": 100}, "maxRetryDelay"),
+        (42, "setUploadOptions"),
+    ],
+)
+def test_bad_values_are_400_naming_the_option(raw, named):
+    with pytest.raises(FPError) as refused:
+        parse_upload_options(raw)
+    assert refused.value.code == 400
+    assert named in refused.value.message
+
+
+def test_unknown_options_are_warned_about_not_refused():
+    options = parse_upload_options({"chunksize": 5})
+    assert options.chunk_size == DEFAULT_CHUNK_SIZE
+    assert len(options.warnings) == 1 and "'chunksize'" in options.warnings[0]
+
+
+# --- a tus server that is not a pickstore -----------------------------------------------------------
+
+
+def test_a_server_without_get_on_uploads_ends_the_upload_with_what_tus_says():
+    """tuspyserver and others answer the completing PATCH 204 and have no GET on an upload (405):
+    every byte is there, so the upload is done, and the Blob says where."""
+    upload = Upload("http://tus.test/files/", "a.bin", "application/x-a", 4, chunk_size=4,
+                    retry=RetryPolicy(jitter=lambda: 0.0))
+    post = upload.next_action()
+    upload.receive(post, Response(201, {"Location": "/files/abc"}))
+    patch = upload.next_action()
+    assert isinstance(patch, Request) and patch.method == "PATCH"
+    upload.receive(patch, Response(204, {"Upload-Offset": "4"}))
+    get = upload.next_action()
+    assert isinstance(get, Request) and (get.method, get.url) == ("GET", "http://tus.test/files/abc")
+    upload.receive(get, Response(405, {}, '{"detail":"Method Not Allowed"}'))
+    assert upload.next_action() == Done(
+        {"url": "http://tus.test/files/abc", "filename": "a.bin", "mimetype": "application/x-a", "size": 4}
+    )
