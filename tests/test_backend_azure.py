@@ -9,7 +9,6 @@ import time
 import uuid
 from typing import Iterator
 
-import anyio
 import httpx
 import pytest
 
@@ -20,6 +19,7 @@ from store.errors import StoreError
 from .azurite import ACCOUNT, ACCOUNT_KEY, Azurite
 from .servers import free_port
 from .test_backends import append, partial_bytes, pieces, read, write
+from .inthread import run_async
 
 MIB = 1024 * 1024
 
@@ -46,7 +46,7 @@ def private(azurite: Azurite, containers: tuple[str, str]) -> AzureBackend:
 
 def refusal(call) -> StoreError:
     with pytest.raises(StoreError) as caught:
-        anyio.run(call)
+        run_async(call)
     return caught.value
 
 
@@ -69,7 +69,7 @@ def test_an_aborted_write_leaves_only_uncommitted_blocks_that_nothing_reads(priv
         await writer.write(os.urandom(BLOCK_SIZE + 1))  # one block staged
         await writer.abort()
 
-    anyio.run(run)
+    run_async(run)
     blob = azurite.service().get_blob_client(containers[0], "aborted.bin")
     assert not blob.exists()
     # Azure has no call that drops them without deleting whatever a commit put at the key meanwhile:
@@ -80,9 +80,9 @@ def test_an_aborted_write_leaves_only_uncommitted_blocks_that_nothing_reads(priv
 def test_truncate_inside_a_block_keeps_exactly_the_bytes_before_the_cut(private):
     data = os.urandom(3 * MIB)
     upload = uuid.uuid4().hex
-    anyio.run(private.partials.create, upload)
+    run_async(private.partials.create, upload)
     append(private, upload, 0, data[:2 * MIB])  # one block of 2 MiB
-    anyio.run(private.partials.truncate, upload, MIB + 17)
+    run_async(private.partials.truncate, upload, MIB + 17)
     assert partial_bytes(private, upload) == data[:MIB + 17]
     append(private, upload, MIB + 17, data[MIB + 17:])
     assert partial_bytes(private, upload) == data
@@ -92,9 +92,9 @@ def test_an_upload_is_copied_into_place_in_several_blocks_at_once(private, azuri
     monkeypatch.setattr("store.backends.azure.COPY_SIZE", MIB + 3)  # 100 MiB in earnest
     data = os.urandom(5 * MIB + 10)
     upload = uuid.uuid4().hex
-    anyio.run(private.partials.create, upload)
+    run_async(private.partials.create, upload)
     append(private, upload, 0, data)
-    anyio.run(private.partials.commit, upload, containers[0], "copied.bin")
+    run_async(private.partials.commit, upload, containers[0], "copied.bin")
     assert read(private, containers[0], "copied.bin", 0, len(data) - 1) == data
     committed, _ = azurite.service().get_blob_client(containers[0], "copied.bin").get_block_list("committed")
     assert [block.size for block in committed] == [MIB + 3] * 4 + [len(data) - 4 * (MIB + 3)]
@@ -103,7 +103,7 @@ def test_an_upload_is_copied_into_place_in_several_blocks_at_once(private, azuri
 def test_an_upload_of_more_blocks_than_azure_takes_is_a_clear_413(private, monkeypatch):
     monkeypatch.setattr("store.backends.azure.MAX_BLOCKS", 3)
     upload = uuid.uuid4().hex
-    anyio.run(private.partials.create, upload)
+    run_async(private.partials.create, upload)
     for offset in range(3):
         append(private, upload, offset, b"x")
     error = refusal(lambda: private.partials.append(upload, 3, pieces(b"y", 1)))
@@ -122,12 +122,12 @@ def test_keys_under_incoming_are_kept_for_uploads_in_progress(private, container
 
 def test_a_public_location_serves_its_files_at_their_azure_url(azurite, containers):
     public = backend_on(azurite, (containers[1],), public=True)
-    anyio.run(lambda: write_all(public, containers[1], "open.txt", b"for everyone", public=True))
+    run_async(lambda: write_all(public, containers[1], "open.txt", b"for everyone", public=True))
     assert httpx.get(f"{azurite.endpoint}/{containers[1]}/open.txt").content == b"for everyone"
 
 
 def test_a_private_container_does_not_serve_its_files_at_their_azure_url(private, azurite, containers):
-    anyio.run(lambda: write_all(private, containers[0], "closed.txt", b"for the store's readers"))
+    run_async(lambda: write_all(private, containers[0], "closed.txt", b"for the store's readers"))
     assert httpx.get(f"{azurite.endpoint}/{containers[0]}/closed.txt").status_code in (403, 404)
 
 
@@ -136,7 +136,7 @@ def test_access_public_on_a_private_location_is_a_clear_400_and_stores_nothing(p
         private.writer(containers[0], "wanted-public.txt", public=True)
     assert caught.value.code == 400 and "public = true" in caught.value.message
     upload = uuid.uuid4().hex
-    anyio.run(private.partials.create, upload)
+    run_async(private.partials.create, upload)
     error = refusal(lambda: private.partials.commit(upload, containers[0], "wanted-public.txt", public=True))
     assert error.code == 400
     assert not azurite.service().get_blob_client(containers[0], "wanted-public.txt").exists()
@@ -187,10 +187,10 @@ def test_account_url_with_name_and_key_reaches_the_account(azurite, containers):
     by_url = AzureBackend(Location("azure", "azure", (containers[0],), {
         "account_url": azurite.endpoint, "account_name": ACCOUNT, "account_key": ACCOUNT_KEY,
     }))
-    anyio.run(lambda: write_all(by_url, containers[0], "by-url.txt", b"account_url works"))
+    run_async(lambda: write_all(by_url, containers[0], "by-url.txt", b"account_url works"))
     assert read(by_url, containers[0], "by-url.txt", 0, 16) == b"account_url works"
     upload = uuid.uuid4().hex  # the copy into place reads the upload with a SAS made from the key
-    anyio.run(by_url.partials.create, upload)
+    run_async(by_url.partials.create, upload)
     append(by_url, upload, 0, b"resumable too")
-    anyio.run(by_url.partials.commit, upload, containers[0], "by-url-upload.txt")
+    run_async(by_url.partials.commit, upload, containers[0], "by-url-upload.txt")
     assert read(by_url, containers[0], "by-url-upload.txt", 0, 12) == b"resumable too"

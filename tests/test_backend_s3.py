@@ -8,7 +8,6 @@ import os
 import uuid
 from typing import Iterator
 
-import anyio
 import pytest
 from botocore.exceptions import ClientError
 
@@ -18,6 +17,7 @@ from store.errors import StoreError
 
 from .servers import Moto, free_port
 from .test_backends import append, partial_bytes, pieces, read, write
+from .inthread import run_async
 
 MIB = 1024 * 1024
 PART = MIN_PART_SIZE
@@ -60,7 +60,7 @@ def public(moto: Moto, bucket: str, key: str) -> bool:
 
 def refusal(call) -> StoreError:
     with pytest.raises(StoreError) as caught:
-        anyio.run(call)
+        run_async(call)
     return caught.value
 
 
@@ -88,7 +88,7 @@ def test_a_file_smaller_than_a_part_is_one_put(moto, backend, buckets):
 
 def test_an_upload_in_progress_is_whole_parts_and_a_tail_in_the_default_bucket(moto, backend, buckets):
     upload = uuid.uuid4().hex
-    anyio.run(backend.partials.create, upload)
+    run_async(backend.partials.create, upload)
     append(backend, upload, 0, os.urandom(2 * PART + 123))
     prefix = f"{INCOMING}{upload}/"
     assert objects(moto, buckets[0], prefix) == {
@@ -99,9 +99,9 @@ def test_an_upload_in_progress_is_whole_parts_and_a_tail_in_the_default_bucket(m
 def test_a_committed_upload_is_one_object_of_copied_parts_and_its_upload_objects_are_gone(moto, backend, buckets):
     data = os.urandom(2 * PART + 123)
     upload = uuid.uuid4().hex
-    anyio.run(backend.partials.create, upload)
+    run_async(backend.partials.create, upload)
     append(backend, upload, 0, data)
-    anyio.run(backend.partials.commit, upload, buckets[1], "assembled.bin")
+    run_async(backend.partials.commit, upload, buckets[1], "assembled.bin")
     assert read(backend, buckets[1], "assembled.bin", 0, len(data) - 1) == data
     assert moto.client().head_object(Bucket=buckets[1], Key="assembled.bin")["ETag"].strip('"').endswith("-3")
     assert objects(moto, buckets[0], INCOMING) == {}
@@ -112,7 +112,7 @@ def test_an_upload_resumes_after_a_process_stopped_between_a_part_and_its_tail(m
     next append cuts back to the index's offset and the bytes are right."""
     data = os.urandom(PART + MIB)
     upload = uuid.uuid4().hex
-    anyio.run(backend.partials.create, upload)
+    run_async(backend.partials.create, upload)
     append(backend, upload, 0, data[:3 * MIB])  # the index records offset 3 MiB
     stray = data[:3 * MIB] + os.urandom(PART - 3 * MIB)
     moto.client().put_object(Bucket=buckets[0], Key=f"{INCOMING}{upload}/part-00001", Body=stray)
@@ -124,7 +124,7 @@ def test_an_upload_resumes_after_a_process_stopped_half_way_through_a_cut(moto, 
     """Stopped after writing the new tail of a cut inside a part, before deleting that part."""
     data = os.urandom(PART + MIB)
     upload = uuid.uuid4().hex
-    anyio.run(backend.partials.create, upload)
+    run_async(backend.partials.create, upload)
     append(backend, upload, 0, data[:2 * MIB])
     append(backend, upload, 2 * MIB, os.urandom(PART))  # a part written, then refused
     head = f"{INCOMING}{upload}/part-00001"
@@ -153,9 +153,9 @@ def test_access_public_stores_the_object_public_read_and_private_is_the_default(
 
 def test_access_public_on_a_resumable_upload(moto, backend, buckets):
     upload = uuid.uuid4().hex
-    anyio.run(backend.partials.create, upload)
+    run_async(backend.partials.create, upload)
     append(backend, upload, 0, os.urandom(PART + 10))
-    anyio.run(lambda: backend.partials.commit(upload, buckets[0], "public-upload.bin", public=True))
+    run_async(lambda: backend.partials.commit(upload, buckets[0], "public-upload.bin", public=True))
     assert public(moto, buckets[0], "public-upload.bin")
 
 
@@ -188,7 +188,7 @@ def test_committing_to_a_missing_bucket_is_a_clear_502_and_keeps_the_upload(moto
     backend = backend_on(moto, (buckets[0], "missing-bucket"))
     data = os.urandom(PART + 10)
     upload = uuid.uuid4().hex
-    anyio.run(backend.partials.create, upload)
+    run_async(backend.partials.create, upload)
     append(backend, upload, 0, data)
     error = refusal(lambda: backend.partials.commit(upload, "missing-bucket", "f.bin"))
     assert error.code == 502 and "'missing-bucket'" in error.message

@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable
 
-import anyio
 import pytest
 from botocore.exceptions import ClientError
 
@@ -19,6 +18,7 @@ from store.backends.azure import AzureBackend
 from store.backends.local import LocalBackend
 from store.backends.s3 import MIN_PART_SIZE, S3Backend
 from store.config import Location
+from .inthread import run_async
 
 MIB = 1024 * 1024
 PART = MIN_PART_SIZE  # S3's part size here: the smallest S3 takes, so that files span several parts
@@ -125,14 +125,14 @@ def write(backend: Backend, container: str, key: str, data: bytes, piece: int = 
             await writer.write(chunk)
         await writer.commit()
 
-    anyio.run(run)
+    run_async(run)
 
 
 def read(backend: Backend, container: str, key: str, start: int, end: int) -> bytes:
     async def run() -> bytes:
         return b"".join([chunk async for chunk in backend.read(container, key, start, end)])
 
-    return anyio.run(run)
+    return run_async(run)
 
 
 def stored(subject: Subject, container: str, key: str, size: int) -> bytes:
@@ -163,7 +163,7 @@ def test_nothing_is_visible_at_the_key_before_commit(subject):
         assert not subject.exists(container, "pending.bin")
         await writer.commit()
 
-    anyio.run(run)
+    run_async(run)
     assert subject.exists(container, "pending.bin")
 
 
@@ -175,7 +175,7 @@ def test_an_aborted_file_leaves_nothing_behind(subject):
         await writer.write(os.urandom(2 * PART + 1))
         await writer.abort()
 
-    anyio.run(run)
+    run_async(run)
     assert not subject.exists(container, "aborted.bin")
     assert subject.leftovers() == []
 
@@ -207,9 +207,9 @@ def test_byte_ranges_read_back_exactly_across_part_boundaries(subject):
 def test_delete_removes_the_file_and_a_second_delete_is_no_error(subject):
     container = subject.containers[0]
     write(subject.backend, container, "deleted.txt", b"bye")
-    anyio.run(subject.backend.delete, container, "deleted.txt")
+    run_async(subject.backend.delete, container, "deleted.txt")
     assert not subject.exists(container, "deleted.txt")
-    anyio.run(subject.backend.delete, container, "deleted.txt")
+    run_async(subject.backend.delete, container, "deleted.txt")
 
 
 # --- resumable uploads through the PartialStore, as store/resumable.py drives it --------------------
@@ -217,16 +217,16 @@ def test_delete_removes_the_file_and_a_second_delete_is_no_error(subject):
 
 def new_upload(subject: Subject) -> str:
     upload = uuid.uuid4().hex
-    anyio.run(subject.backend.partials.create, upload)
+    run_async(subject.backend.partials.create, upload)
     return upload
 
 
 def append(backend: Backend, upload: str, offset: int, data: bytes, piece: int = 64 * 1024) -> int:
-    return anyio.run(backend.partials.append, upload, offset, pieces(data, piece))
+    return run_async(backend.partials.append, upload, offset, pieces(data, piece))
 
 
 def size(backend: Backend, upload: str) -> int:
-    return anyio.run(backend.partials.size, upload)
+    return run_async(backend.partials.size, upload)
 
 
 def partial_bytes(backend: Backend, upload: str, start: int = 0, end: int | None = None) -> bytes:
@@ -236,11 +236,11 @@ def partial_bytes(backend: Backend, upload: str, start: int = 0, end: int | None
             return b""
         return b"".join([chunk async for chunk in backend.partials.read(upload, start, last)])
 
-    return anyio.run(run)
+    return run_async(run)
 
 
 def commit(backend: Backend, upload: str, container: str, key: str) -> None:
-    anyio.run(backend.partials.commit, upload, container, key)
+    run_async(backend.partials.commit, upload, container, key)
 
 
 def test_chunks_that_cross_part_boundaries_grow_an_upload_committed_whole(subject):
@@ -273,7 +273,7 @@ def test_truncate_drops_a_refused_chunk_from_the_tail(subject):
     upload, container = new_upload(subject), subject.containers[0]
     append(subject.backend, upload, 0, data[:2 * MIB])
     append(subject.backend, upload, 2 * MIB, os.urandom(MIB // 2))  # its checksum did not match
-    anyio.run(subject.backend.partials.truncate, upload, 2 * MIB)
+    run_async(subject.backend.partials.truncate, upload, 2 * MIB)
     assert size(subject.backend, upload) == 2 * MIB
     append(subject.backend, upload, 2 * MIB, data[2 * MIB:])
     commit(subject.backend, upload, container, "refused-then-resent.bin")
@@ -285,7 +285,7 @@ def test_truncate_back_across_a_part_already_flushed(subject):
     upload, container = new_upload(subject), subject.containers[0]
     append(subject.backend, upload, 0, data[:PART - MIB])
     append(subject.backend, upload, PART - MIB, os.urandom(3 * MIB))  # a part filled, then refused
-    anyio.run(subject.backend.partials.truncate, upload, PART - MIB)
+    run_async(subject.backend.partials.truncate, upload, PART - MIB)
     assert partial_bytes(subject.backend, upload) == data[:PART - MIB]
     append(subject.backend, upload, PART - MIB, data[PART - MIB:])
     commit(subject.backend, upload, container, "cut-back.bin")
@@ -311,7 +311,7 @@ def test_append_keeps_what_a_failing_body_yielded_before_it_failed(subject):
         raise ConnectionError("the client went away")
 
     with pytest.raises(ConnectionError):
-        anyio.run(subject.backend.partials.append, upload, 0, failing())
+        run_async(subject.backend.partials.append, upload, 0, failing())
     assert size(subject.backend, upload) == len(data)
     assert sha256(partial_bytes(subject.backend, upload)) == sha256(data)
 
@@ -338,6 +338,6 @@ def test_an_empty_upload_commits_an_empty_file(subject):
 def test_delete_removes_an_upload_and_a_second_delete_is_no_error(subject):
     upload = new_upload(subject)
     append(subject.backend, upload, 0, os.urandom(PART + 10))
-    anyio.run(subject.backend.partials.delete, upload)
+    run_async(subject.backend.partials.delete, upload)
     assert subject.leftovers() == []
-    anyio.run(subject.backend.partials.delete, upload)
+    run_async(subject.backend.partials.delete, upload)
