@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from .errors import bad_request, forbidden
+from .errors import StoreError, bad_request, forbidden
 
 ENV_PREFIX = "PICKSTORE__"
 DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024**3  # bytes: the largest file a resumable upload may declare
@@ -23,6 +23,24 @@ class App:
     allowed_origins: tuple[str, ...] = ()
     # Every upload and every read of this app's files needs a policy and signature (store.policy).
     require_security: bool = False
+    # Limits the store enforces whatever the page asks: the largest file, and the types accepted
+    # ("image/*", "application/pdf"); none by default.
+    max_size: int | None = None
+    mimetypes: tuple[str, ...] = ()
+
+    def check_file(self, mimetype: str, size: int | None) -> None:
+        """StoreError 413 for a file larger than the app's max_size, 403 for a type it does not accept."""
+        if size is not None and self.max_size is not None and size > self.max_size:
+            raise StoreError(413, f"the file is {size} bytes, larger than app {self.key!r} accepts ({self.max_size} bytes)")
+        if self.mimetypes and not any(_type_matches(pattern, mimetype) for pattern in self.mimetypes):
+            raise forbidden(f"app {self.key!r} does not accept files of type {mimetype!r}; accepted: {', '.join(self.mimetypes)}")
+
+
+def _type_matches(pattern: str, mimetype: str) -> bool:
+    pattern, mimetype = pattern.lower(), mimetype.lower().split(";")[0].strip()
+    if pattern in ("*", "*/*"):
+        return True
+    return mimetype.startswith(pattern[:-1]) if pattern.endswith("/*") else mimetype == pattern
 
 
 @dataclass(frozen=True)
@@ -130,11 +148,19 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         require_security = spec.get("require_security", False)
         if not isinstance(require_security, bool):
             raise ValueError(f"app {name!r}: require_security must be true or false, not {require_security!r}")
+        max_size = spec.get("max_size")
+        if max_size is not None and (isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1):
+            raise ValueError(f"app {name!r}: max_size must be a positive number of bytes, not {max_size!r}")
+        mimetypes = spec.get("mimetypes", [])
+        if not isinstance(mimetypes, list) or not all(isinstance(m, str) and "/" in m for m in mimetypes):
+            raise ValueError(f"app {name!r}: mimetypes must be a list such as [\"image/*\", \"application/pdf\"]")
         apps[key] = App(
             key=key,
             secret=spec["secret"],
             allowed_origins=tuple(spec.get("allowed_origins", ())),
             require_security=require_security,
+            max_size=max_size,
+            mimetypes=tuple(mimetypes),
         )
     locations = {}
     for name, spec in raw.get("locations", {"local": {"backend": "local"}}).items():

@@ -113,6 +113,7 @@ def destination(
     filename = safe_filename(options.filename)
     key = storage_key(options.path, handle, filename, multiple=options.multiple)
     mimetype = checked_mimetype(options.mimetype or DEFAULT_MIMETYPE)
+    app.check_file(mimetype, size)
     policy = check_policy(
         app, options.policy, options.signature, call="store", now=now, size=size, path=key, container=container
     )

@@ -35,6 +35,7 @@ async def store_upload(request: Request) -> JSONResponse:
         state.config, options, size=int(declared) if declared and declared.isdigit() else None, now=time.time()
     )
 
+    app = state.config.apps[target.app_key]
     writer = state.backends[target.location].writer(target.container, target.key, **target.storage_options)
     digest = hashlib.sha256()
     size = 0
@@ -44,6 +45,7 @@ async def store_upload(request: Request) -> JSONResponse:
             size += len(chunk)
             if policy is not None:
                 policy.check_max_size(size)
+            app.check_file(target.mimetype, size)
             await writer.write(chunk)
         if policy is not None:
             policy.check_size(size)

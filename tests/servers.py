@@ -54,6 +54,13 @@ key = "demo"
 secret = "demo-secret"
 allowed_origins = ["*"]
 
+[apps.limited]
+key = "limited"
+secret = "limited-secret"
+allowed_origins = ["*"]
+max_size = 1000
+mimetypes = ["image/*", "application/pdf"]
+
 [apps.secure]
 key = "secure"
 secret = "secure-secret"
