@@ -28,6 +28,12 @@ class App:
     max_size: int | None = None
     mimetypes: tuple[str, ...] = ()
 
+    def check_origin(self, origin: str | None) -> None:
+        """Pages may use the app only from the origins it lists; requests without an Origin (a
+        server, a command-line client) are not a page's."""
+        if origin is not None and "*" not in self.allowed_origins and origin not in self.allowed_origins:
+            raise forbidden(f"app {self.key!r} does not accept requests from pages at {origin}; add it to allowed_origins")
+
     def check_file(self, mimetype: str, size: int | None) -> None:
         """StoreError 413 for a file larger than the app's max_size, 403 for a type it does not accept."""
         if size is not None and self.max_size is not None and size > self.max_size:
@@ -75,12 +81,14 @@ class Config:
     max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY
 
-    def app(self, api_key: str | None) -> App:
+    def app(self, api_key: str | None, origin: str | None = None) -> App:
+        """The app of an API key, refused when the request comes from a page the app does not list."""
         if not api_key:
             raise bad_request("missing API key: pass the app's key (filepicker.setKey) with the request")
         app = self.apps.get(api_key)
         if app is None:
             raise forbidden(f"unknown API key {api_key!r}: this store has no app with that key")
+        app.check_origin(origin)
         return app
 
     def location(self, name: str | None) -> Location:

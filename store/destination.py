@@ -36,6 +36,7 @@ class StoreOptions:
     signature: str | None = None
     region: str | None = None
     access: str | None = None
+    origin: str | None = None  # the page's Origin header, when a browser sent the request
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def destination(
 ) -> tuple[Destination, Policy | None]:
     """The destination the options name, and the sender's policy (checked for `store` with `size`
     when known); StoreError 400/403 naming the first option that is refused."""
-    app = config.app(options.api_key)
+    app = config.app(options.api_key, options.origin)
     location = config.location(options.location)
     container = location.container(options.container)
     handle = new_handle()

@@ -73,6 +73,8 @@ def _authorize(request: Request, record: FileRecord, call: str, needs_policy: bo
     Changing or removing a file always needs one (`needs_policy`)."""
     app = store_state(request).config.apps.get(record.app_key)
     params = request.query_params
+    if app is not None:
+        app.check_origin(request.headers.get("origin"))
     if app is None:
         if needs_policy:
             raise forbidden(f"the app that stored {record.handle!r} is no longer configured: its files cannot be changed")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import replace
 from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.datastructures import MutableHeaders
@@ -129,7 +130,7 @@ async def create_upload(request: Request) -> Response:
     concat = parse_concat(headers.get("upload-concat"))
     length = creation_length(headers.get("upload-length"), headers.get("upload-defer-length"), concat)
     metadata = headers.get("upload-metadata", "").strip()
-    options = store_options(parse_metadata(metadata))
+    options = replace(store_options(parse_metadata(metadata)), origin=request.headers.get("origin"))
     with_body = is_offset_stream(headers.get("content-type"))
     if concat is not None and not concat.partial:
         if with_body:
@@ -141,7 +142,7 @@ async def create_upload(request: Request) -> Response:
     if concat is not None:
         # A partial upload is no file: its destination is the final upload's to name. Its sender
         # must still be an app, and may not send more than its policy allows in a whole file.
-        app = config.app(options.api_key)
+        app = config.app(options.api_key, options.origin)
         location = config.location(options.location)
         policy = check_policy(app, options.policy, options.signature, call="store", now=now)
         if policy is not None:
@@ -176,7 +177,7 @@ async def _create_final(
 ) -> Response:
     """A final upload: its parts joined at once, so that it is created whole."""
     config = state.config
-    app = config.app(options.api_key)
+    app = config.app(options.api_key, options.origin)
     parts = [check_part(state.index.get_upload(part), part, app.key, now) for part in concat.parts]
     length = sum(part.length for part in parts)
     check_length(length, config.max_upload_size)

@@ -28,6 +28,7 @@ async def store_upload(request: Request) -> JSONResponse:
         signature=params.get("signature"),
         region=params.get("region"),
         access=params.get("access"),
+        origin=request.headers.get("origin"),
     )
     declared = request.headers.get("content-length")
     # The size rules are checked against Content-Length now, and against the bytes as they arrive.

@@ -61,6 +61,11 @@ allowed_origins = ["*"]
 max_size = 1000
 mimetypes = ["image/*", "application/pdf"]
 
+[apps.site]
+key = "site"
+secret = "site-secret"
+allowed_origins = ["https://www.example.com"]
+
 [apps.secure]
 key = "secure"
 secret = "secure-secret"

@@ -68,3 +68,28 @@ def test_a_whole_file_post_is_cut_off_at_the_apps_max_size_and_nothing_is_kept(s
 def test_bad_app_limits_stop_the_store_at_start(spec):
     with pytest.raises(ValueError):
         from_dict({"apps": {"a": {"key": "a", "secret": "s", **spec}}})
+
+
+def test_an_app_refuses_pages_from_origins_it_does_not_list(store):
+    def post(origin: str | None) -> httpx.Response:
+        headers = {"Origin": origin} if origin else {}
+        return httpx.post(f"{store.url}/api/store", params={"key": "site", "filename": "a.txt"}, content=b"a", headers=headers)
+
+    refused = post("http://127.0.0.1:9")
+    assert refused.status_code == 403
+    assert "http://127.0.0.1:9" in refused.json()["message"] and "allowed_origins" in refused.json()["message"]
+    assert post("https://www.example.com").status_code == 200
+    assert post(None).status_code == 200  # a server or a command-line client sends no Origin
+    blob = post(None).json()
+    assert httpx.get(blob["url"], headers={"Origin": "http://127.0.0.1:9"}).status_code == 403
+    assert httpx.get(blob["url"], headers={"Origin": "https://www.example.com"}).status_code == 200
+
+
+def test_a_tus_upload_from_an_origin_the_app_does_not_list_is_refused_at_creation(store):
+    response = httpx.post(
+        f"{store.url}/api/upload",
+        headers={"Tus-Resumable": "1.0.0", "Upload-Length": "3", "Origin": "http://127.0.0.1:9",
+                 "Upload-Metadata": metadata(filename="a.txt", apikey="site")},
+    )
+    assert response.status_code == 403
+    assert "allowed_origins" in response.json()["message"]

@@ -101,3 +101,11 @@ def test_a_policy_that_does_not_allow_the_pick_reaches_on_error_with_its_rule(pa
     assert words in result["value"]["message"]
     assert words in page.locator(f"{DIALOG} [role=alert]").inner_text()
     assert store.stored_files() == before
+
+
+def test_a_page_on_an_origin_the_app_does_not_list_gets_403(page, host, photo, store):
+    before = store.stored_files()
+    result = stored(page, host, photo, {}, {}, key="site")
+    assert (result["kind"], result["value"]["code"]) == ("error", 403)
+    assert host.url in result["value"]["message"]
+    assert store.stored_files() == before
