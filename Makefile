@@ -20,6 +20,7 @@ test: setup /usr/bin/chromium
 
 bench: setup /usr/bin/chromium
 	$(PY) -m bench.boot
+	$(PY) -m bench.uploads
 
 setup: $(VENV)/.installed node_modules/.installed
 

@@ -1,0 +1,932 @@
+"""Upload benchmark: the picker's uploads in a real Chromium against a real store process.
+
+Three measures, from host pages on another loopback origin than the store, in one browser:
+
+1. Throughput: one 1 GiB file of random bytes, N runs of each variant, interleaved run by run:
+   - picker:        filepicker.pickAndStore({}, ...) and the dialog's file chooser (Playwright),
+                    timed in the page from the file input's `change` event to onSuccess;
+   - tus-js-client: the same file from the page's own <input type=file>, one tus.Upload with the
+                    picker's chunk size (8 MiB), timed from `change` to its onSuccess;
+   - curl (tus):    the ceiling: a tus creation POST, then the whole file in one `curl -T` PATCH,
+                    the same store route and code as the browsers' chunks, without their
+                    per-chunk round trips and checksums; timed around both curl processes;
+   - curl (POST /api/store), for information: the whole file in one plain request.
+   The Blob's sha256 is compared with the file's in every run; the stored bytes are read back and
+   hashed once per variant.
+2. Memory: one 4 GiB sparse file through the picker; before and twice a second during the upload:
+   the page's JS heap (CDP Performance.getMetrics JSHeapUsedSize), its ArrayBuffer backing stores
+   (CDP Runtime.getHeapUsage backingStorageSize: outside the JS heap, where the chunks read to be
+   hashed live), Pyodide's WebAssembly memory (`pyodide._module.HEAPU8.length`, the interpreter
+   object that PyScript's public `hooks.main.onReady` hands to a hook the host page registers:
+   nothing is added to the picker), the renderer process's VmRSS for information, and the store
+   process's VmRSS (its VmHWM for the peak). The store is a fresh process for this run. (CDP
+   Runtime.queryObjects, which would find every WebAssembly.Memory without a hook, never answers on
+   the picker's page.)
+3. Many files: 1,000 files of 10 KiB picked at once, through the picker vs tus-js-client uploading
+   the same files 4 at a time (the picker's PARALLEL_FILES); files per second.
+
+Results are printed and written to the "## Uploads" section of docs/benchmarks.md. Run with
+`make bench` (or `.venv/bin/python -m bench.uploads`); `--quick` runs smaller sizes as a smoke test
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import datetime
+import hashlib
+import http.server
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from picker.engine import DEFAULT_CHUNK_SIZE
+from tests.servers import BROWSER, Store, free_port, run_store
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+TUS_JS = ROOT / "node_modules" / "tus-js-client" / "dist" / "tus.min.js"
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+BOOT_TIMEOUT_MS = 120_000
+THROUGHPUT_VS_CURL = 0.85
+THROUGHPUT_VS_TUS_JS = 1.0
+MEMORY_LIMIT = 64 * MiB
+MIN_FREE_DISK = 10 * GiB
+# How many files the picker uploads at once; picker/web/session.py imports `js`, so it is read, not imported.
+PARALLEL_FILES = int(re.search(r"^PARALLEL_FILES = (\d+)$", (ROOT / "picker" / "web" / "session.py").read_text(), re.M)[1])
+
+
+@dataclass(frozen=True)
+class Sizes:
+    runs: int
+    big: int  # the throughput file
+    memory: int  # the memory run's sparse file
+    many: int  # how many small files
+    small: int  # each small file's size
+
+
+FULL = Sizes(runs=3, big=1 * GiB, memory=4 * GiB, many=1000, small=10 * 1024)
+QUICK = Sizes(runs=2, big=64 * MiB, memory=256 * MiB, many=100, small=10 * 1024)
+
+# Host pages; {{STORE}} becomes the store's URL. Each records the moment the files were picked
+# (`bench.picked`), its outcome (`bench.result`, with `performance.now()` at that moment) and how
+# many progress callbacks it got; nothing else runs in them.
+PAGES = {
+    "picker": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>picker</title>
+<script src="{{STORE}}/static/filepicker.js"></script></head><body>
+<button id="open" type="button">Open</button>
+<script>
+performance.setResourceTimingBufferSize(100000);
+window.bench = {progress: 0, picked: null, result: null};
+document.addEventListener("filepicker:ready", function () { window.__ready = performance.now(); });
+function outcome(kind) {
+  return function (value) {
+    if (window.bench.result === null) {
+      window.bench.result = {kind: kind, t: performance.now(), value: JSON.parse(JSON.stringify(value)), text: String(value)};
+    }
+  };
+}
+// A click is a user gesture, as on a real page.
+document.getElementById("open").addEventListener("click", function () {
+  filepicker.pickAndStore(window.pickerOptions || {}, {}, outcome("success"), outcome("error"),
+                          function () { window.bench.progress++; });
+});
+filepicker.setKey("demo");
+</script></body></html>""",
+    # The picker page, plus a PyScript hook (its public `hooks` API) that keeps the Pyodide object
+    # PyScript hands to it, so that the bench can read the size of its WebAssembly memory. The module
+    # is imported after setKey() has added the picker's <script type="py">: PyScript reads its
+    # config when core.js first runs. Nothing in the picker changes.
+    "picker-memory": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>picker</title>
+<script src="{{STORE}}/static/filepicker.js"></script></head><body>
+<button id="open" type="button">Open</button>
+<script>
+window.bench = {progress: 0, picked: null, result: null};
+document.addEventListener("filepicker:ready", function () { window.__ready = performance.now(); });
+function outcome(kind) {
+  return function (value) {
+    if (window.bench.result === null) {
+      window.bench.result = {kind: kind, t: performance.now(), value: JSON.parse(JSON.stringify(value)), text: String(value)};
+    }
+  };
+}
+document.getElementById("open").addEventListener("click", function () {
+  filepicker.pickAndStore(window.pickerOptions || {}, {}, outcome("success"), outcome("error"),
+                          function () { window.bench.progress++; });
+});
+filepicker.setKey("demo");
+</script>
+<script type="module">
+import { hooks } from "{{STORE}}/vendor/pyscript/core.js";
+hooks.main.onReady.add(function (wrap) { window.__pyodide = wrap.interpreter; });
+</script></body></html>""",
+    "tus": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>tus-js-client</title>
+<script src="/tus.min.js"></script></head><body>
+<input type="file" id="files" multiple>
+<script>
+performance.setResourceTimingBufferSize(100000);
+window.bench = {progress: 0, picked: null, result: null};
+window.__ready = performance.now();
+document.getElementById("files").addEventListener("change", function (event) {
+  window.bench.picked = performance.now();
+  var files = Array.from(event.target.files);
+  var options = window.tusOptions;
+  var blobs = new Array(files.length);
+  var next = 0;
+  function one(i) {
+    return new Promise(function (resolve, reject) {
+      var file = files[i];
+      var metadata = {apikey: "demo", filename: file.name, filetype: file.type || "application/octet-stream"};
+      if (files.length > 1) metadata.multiple = "true";
+      new tus.Upload(file, {
+        endpoint: options.endpoint,
+        chunkSize: options.chunkSize,
+        metadata: metadata,
+        onProgress: function () { window.bench.progress++; },
+        onSuccess: function (payload) { blobs[i] = JSON.parse(payload.lastResponse.getBody()); resolve(); },
+        onError: reject,
+      }).start();
+    });
+  }
+  async function worker() {
+    while (next < files.length) await one(next++);
+  }
+  var workers = [];
+  for (var w = 0; w < Math.min(options.parallel, files.length); w++) workers.push(worker());
+  Promise.all(workers).then(
+    function () { window.bench.result = {kind: "success", t: performance.now(), value: files.length > 1 ? blobs : blobs[0]}; },
+    function (error) { window.bench.result = {kind: "error", t: performance.now(), text: String(error)}; });
+});
+</script></body></html>""",
+    "plain": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>plain</title></head>
+<body><input type="file" id="files"></body></html>""",
+}
+
+# Runs in the picker page once the dialog is open: note when the dialog's file input fires
+# `change` (a capturing listener on its open shadow root, added by the bench; the picker's own
+# listener is untouched and runs after it).
+# A MutationObserver on the dialog's file list notes when its rows are added (the picker adds them
+# once it has looked at every picked file, before it uploads any).
+MARK_PICKED_JS = """() => {
+  const root = document.querySelector("[data-pickstore]").shadowRoot;
+  root.addEventListener("change", () => { window.bench.picked = performance.now(); }, {capture: true, once: true});
+  window.bench.rows = null;
+  new MutationObserver((records) => {
+    const now = performance.now();
+    const added = records.reduce((n, r) => n + r.addedNodes.length, 0);
+    if (!added) return;
+    const rows = window.bench.rows || (window.bench.rows = {first: now, last: now, count: 0});
+    rows.last = now;
+    rows.count += added;
+  }).observe(root.querySelector(".files"), {childList: true});
+}"""
+
+# Resource Timing entries of the tus requests: the creations (/api/upload) and the requests to upload
+# URLs (/api/upload/<id>: the PATCHes).
+TUS_TIMINGS_JS = """() => performance.getEntriesByType("resource")
+  .filter(e => /\\/api\\/upload(\\/[^/]+)?$/.test(new URL(e.name).pathname))
+  .map(e => ({name: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd}))"""
+
+# Pyodide's WebAssembly memory, in bytes (it grows, never shrinks).
+WASM_BYTES_JS = "() => window.__pyodide._module.HEAPU8.length"
+
+
+# --- the files -----------------------------------------------------------------------------------
+
+
+def random_file(path: Path, size: int) -> str:
+    """Write `size` random bytes; returns their sha256."""
+    digest = hashlib.sha256()
+    with path.open("wb") as f:
+        left = size
+        while left:
+            block = os.urandom(min(64 * MiB, left))
+            digest.update(block)
+            f.write(block)
+            left -= len(block)
+    return digest.hexdigest()
+
+
+def sparse_file(path: Path, size: int) -> str:
+    """A file of `size` zero bytes that takes no disk space (truncate); returns their sha256."""
+    with path.open("wb") as f:
+        f.truncate(size)
+    digest = hashlib.sha256()
+    zeros = bytes(64 * MiB)
+    left = size
+    while left:
+        digest.update(zeros[: min(len(zeros), left)])
+        left -= min(len(zeros), left)
+    return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(8 * MiB):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stored_path(store: Store, blob: dict) -> Path:
+    matches = [p for p in store.stored_files() if p.name == Path(blob["key"]).name and p.parent.name == blob["container"]]
+    if len(matches) != 1:
+        raise RuntimeError(f"the stored file of {blob['key']} is not in {store.data_dir}: {matches}")
+    return matches[0]
+
+
+def forget_stored(store: Store) -> None:
+    """Remove the stored files (not the index): the 1 GiB runs would otherwise fill the disk."""
+    for path in store.stored_files():
+        path.unlink()
+
+
+# --- host pages ----------------------------------------------------------------------------------
+
+
+class HostPages(http.server.ThreadingHTTPServer):
+    """The bench's host pages (and tus-js-client), on another loopback origin than the store."""
+
+    daemon_threads = True
+
+    def __init__(self, store_url: str) -> None:
+        self.store_url = store_url
+        super().__init__(("127.0.0.1", free_port()), _Pages)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Pages(http.server.BaseHTTPRequestHandler):
+    server: HostPages
+
+    def do_GET(self) -> None:
+        name = self.path.strip("/").split("?")[0]
+        if name == "tus.min.js":
+            body, kind = TUS_JS.read_bytes(), "text/javascript"
+        elif name in PAGES:
+            body, kind = PAGES[name].replace("{{STORE}}", self.server.store_url).encode(), "text/html; charset=utf-8"
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serve_pages(store_url: str) -> Iterator[HostPages]:
+    server = HostPages(store_url)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- one upload, each way ------------------------------------------------------------------------
+
+
+LOADS: list[float] = []  # the 1-minute load average before each timed run
+
+
+@dataclass
+class Run:
+    seconds: float
+    blobs: list[dict]
+    progress_calls: int = 0
+    picked: float = 0.0  # performance.now() at the pick, ms
+    rows: dict | None = None  # when the picker's dialog listed the files: {first, last, count}
+    requests: list[dict] | None = None  # Resource Timing of the tus requests
+
+
+def _wait_for_result(page: Page, timeout_s: float, during: Callable[[], None] | None = None,
+                     every: float = 1.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if during is not None:
+            during()
+        result = page.evaluate("window.bench.result")
+        if result is not None:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no outcome after {timeout_s:.0f} s; progress calls: {page.evaluate('window.bench.progress')}")
+        time.sleep(every)
+    if result["kind"] != "success":
+        raise RuntimeError(f"the upload failed: {result.get('text')} {result.get('value')}")
+    return result
+
+
+def _finish(page: Page, result: dict, count: int) -> Run:
+    picked = page.evaluate("window.bench.picked")
+    blobs = result["value"] if isinstance(result["value"], list) else [result["value"]]
+    if len(blobs) != count:
+        raise RuntimeError(f"{len(blobs)} Blobs for {count} files")
+    return Run((result["t"] - picked) / 1000, blobs, page.evaluate("window.bench.progress"), picked,
+               page.evaluate("window.bench.rows || null"), page.evaluate(TUS_TIMINGS_JS))
+
+
+def open_picker(context: BrowserContext, pages: HostPages, errors: list[str], name: str = "picker") -> Page:
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{pages.url}/{name}")
+    page.wait_for_function("window.__ready !== undefined", timeout=BOOT_TIMEOUT_MS)
+    return page
+
+
+def pick_in_picker(page: Page, paths: list[Path], options: dict) -> None:
+    page.evaluate("options => { window.pickerOptions = options; }", options)
+    page.click("#open")
+    choose = page.locator("[data-pickstore] .choose")
+    choose.wait_for(state="visible")
+    page.evaluate(MARK_PICKED_JS)
+    with page.expect_file_chooser() as chooser:
+        choose.click()
+    chooser.value.set_files([str(p) for p in paths])
+
+
+def run_picker(browser: Browser, pages: HostPages, paths: list[Path], options: dict, timeout_s: float,
+               sampler: Callable[[BrowserContext, Page], Callable[[], None]] | None = None) -> Run:
+    context = browser.new_context()
+    errors: list[str] = []
+    try:
+        page = open_picker(context, pages, errors, "picker-memory" if sampler else "picker")
+        during = sampler(context, page) if sampler else None
+        pick_in_picker(page, paths, options)
+        result = _wait_for_result(page, timeout_s, during, every=0.5 if sampler else 0.05)
+        run = _finish(page, result, len(paths))
+        if errors:
+            raise RuntimeError(f"errors in the picker page: {errors}")
+        return run
+    finally:
+        context.close()
+
+
+def run_tus_js(browser: Browser, pages: HostPages, store: Store, paths: list[Path], timeout_s: float) -> Run:
+    context = browser.new_context()
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{pages.url}/tus")
+        page.wait_for_function("window.__ready !== undefined && window.tus !== undefined")
+        page.evaluate("options => { window.tusOptions = options; }",
+                      {"endpoint": f"{store.url}/api/upload", "chunkSize": DEFAULT_CHUNK_SIZE, "parallel": PARALLEL_FILES})
+        page.set_input_files("#files", [str(p) for p in paths])
+        result = _wait_for_result(page, timeout_s, every=0.05)
+        run = _finish(page, result, len(paths))
+        if errors:
+            raise RuntimeError(f"errors in the tus-js-client page: {errors}")
+        return run
+    finally:
+        context.close()
+
+
+def _curl(*args: str) -> str:
+    done = subprocess.run(["curl", "-sS", "--fail-with-body", *args], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"curl {' '.join(args)} failed ({done.returncode}): {done.stderr} {done.stdout}")
+    return done.stdout
+
+
+def run_curl_tus(store: Store, path: Path) -> Run:
+    """A tus creation POST, then the whole file in one PATCH: `curl -T`. `Expect:` is emptied so
+    that curl sends at once instead of waiting for a 100 Continue (as browsers do)."""
+    metadata = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
+                        {"apikey": "demo", "filename": path.name, "filetype": "application/octet-stream"}.items())
+    start = time.perf_counter()
+    created = _curl("-i", "-X", "POST", f"{store.url}/api/upload", "-H", "Tus-Resumable: 1.0.0",
+                    "-H", f"Upload-Length: {path.stat().st_size}", "-H", f"Upload-Metadata: {metadata}")
+    location = next(line.split(":", 1)[1].strip() for line in created.splitlines() if line.lower().startswith("location:"))
+    body = _curl("-X", "PATCH", "-T", str(path), location, "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0",
+                 "-H", "Content-Type: application/offset+octet-stream", "-H", "Expect:")
+    seconds = time.perf_counter() - start
+    return Run(seconds, [json.loads(body)])
+
+
+def run_curl_store(store: Store, path: Path) -> Run:
+    """The whole file in one POST /api/store."""
+    start = time.perf_counter()
+    body = _curl("-X", "POST", "-T", str(path), f"{store.url}/api/store?key=demo&filename={path.name}", "-H", "Expect:",
+                 "-H", "Content-Type: application/octet-stream")
+    return Run(time.perf_counter() - start, [json.loads(body)])
+
+
+# --- memory --------------------------------------------------------------------------------------
+
+
+def vm_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak RSS) of a process, in bytes."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("VmRSS", "VmHWM"):
+            values[name] = int(rest.split()[0]) * 1024
+    return values
+
+
+class MemorySampler:
+    """Samples the page's JS heap and WebAssembly memory over CDP and the store's RSS from /proc."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.samples: list[dict] = []
+        self.t0 = time.monotonic()
+
+    def attach(self, context: BrowserContext, page: Page) -> Callable[[], None]:
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        page.wait_for_function("window.__pyodide !== undefined")
+        # The page's renderer process: of the browser's renderers, the one that has worked most (Pyodide's boot).
+        processes = context.browser.new_browser_cdp_session().send("SystemInfo.getProcessInfo")["processInfo"]
+        renderer = max((p for p in processes if p["type"] == "renderer"), key=lambda p: p["cpuTime"])["id"]
+
+        def sample() -> None:
+            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+            # ArrayBuffer backing stores live outside the JS heap: the chunks the picker reads to hash them are there.
+            buffers = cdp.send("Runtime.getHeapUsage")["backingStorageSize"]
+            wasm = page.evaluate(WASM_BYTES_JS)
+            store = vm_status(self.store.process.pid)
+            picked = page.evaluate("window.bench.picked")
+            self.samples.append({
+                "t": time.monotonic() - self.t0, "picked": picked is not None,
+                "js": int(metrics["JSHeapUsedSize"]), "buffers": int(buffers), "wasm": int(wasm),
+                "renderer": vm_status(renderer)["VmRSS"], "store": store["VmRSS"], "store_peak": store["VmHWM"],
+            })
+
+        # Before: a few samples with the picker booted and idle.
+        for _ in range(3):
+            sample()
+            time.sleep(0.5)
+        return sample
+
+
+def memory_summary(samples: list[dict]) -> dict[str, float]:
+    before = [s for s in samples if not s["picked"]]
+    during = [s for s in samples if s["picked"]]
+    base = lambda key: statistics.median(s[key] for s in before)  # noqa: E731
+    page = lambda s: s["js"] + s["wasm"]  # noqa: E731  (the target's measure)
+    page_all = lambda s: s["js"] + s["buffers"] + s["wasm"]  # noqa: E731
+    return {
+        "js_before": base("js"), "js_peak": max(s["js"] for s in during),
+        "buffers_before": base("buffers"), "buffers_peak": max(s["buffers"] for s in during),
+        "wasm_before": base("wasm"), "wasm_peak": max(s["wasm"] for s in during),
+        "renderer_before": base("renderer"), "renderer_peak": max(s["renderer"] for s in during),
+        "page_before": statistics.median(page(s) for s in before), "page_peak": max(page(s) for s in during),
+        "page_all_before": statistics.median(page_all(s) for s in before),
+        "page_all_peak": max(page_all(s) for s in during),
+        "store_before": base("store"), "store_peak_sampled": max(s["store"] for s in during),
+        "store_hwm": max(s["store_peak"] for s in samples), "samples": len(during),
+    }
+
+
+# --- chunk timings -------------------------------------------------------------------------------
+
+
+def chunk_profile(run: Run) -> dict[str, float] | None:
+    """Per-request time and the client's idle time between one request's end and the next one's start, for
+    the requests to one upload URL (the PATCHes of the 1 GiB file)."""
+    chunks = sorted((r for r in run.requests or [] if r["name"] != "/api/upload"), key=lambda c: c["start"])
+    if len(chunks) < 2:
+        return None
+    durations = [c["end"] - c["start"] for c in chunks]
+    gaps = [b["start"] - a["end"] for a, b in zip(chunks, chunks[1:])]
+    return {"requests": len(chunks), "request_ms": statistics.median(durations), "gap_ms": statistics.median(gaps),
+            "gaps_s": sum(gaps) / 1000, "requests_s": sum(durations) / 1000}
+
+
+def first_request_s(run: Run) -> float:
+    """Seconds from the pick to the first tus request: what the client does before it uploads anything."""
+    return (min(r["start"] for r in run.requests) - run.picked) / 1000 if run.requests else float("nan")
+
+
+def listed(run: Run) -> str:
+    if not run.rows:
+        return ""
+    return (f" (file rows listed from {(run.rows['first'] - run.picked) / 1000:.2f} s to "
+            f"{(run.rows['last'] - run.picked) / 1000:.2f} s)")
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "**pass**" if ok else "**FAIL**"
+
+
+def mb_s(size: int, seconds: float) -> float:
+    return size / seconds / 1e6
+
+
+def stats(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
+
+
+def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], memory: dict | None,
+           memory_note: str, many: dict[str, list[Run]]) -> str:
+    date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    big = sizes.big
+    names = {"picker": "picker", "tus-js": "tus-js-client", "curl-tus": "curl, tus (POST + one PATCH)",
+             "curl-store": "curl, POST /api/store"}
+    med = {k: statistics.median(r.seconds for r in runs) for k, runs in throughput.items()}
+    vs_curl = med["curl-tus"] / med["picker"]
+    vs_tus = med["tus-js"] / med["picker"]
+    lines = [
+        "## Uploads",
+        "",
+        "Uploads through the picker in headless Chromium against a real store process (local disk, in a",
+        "temporary folder), from host pages on another loopback origin, one browser; a fresh browser",
+        "context per browser run. The compared variants alternate run by run (the order rotates), and",
+        "the figures are medians. Other work was running on the machine: see the load averages.",
+        "",
+        f"Machine: nproc {len(os.sched_getaffinity(0))}, {env['cpu']}, {env['mem_gib']:.0f} GiB RAM; load average "
+        f"{env['load_start']:.1f} at start, {env['load_end']:.1f} at the end; headless Chromium {env['chromium']}, "
+        f"{env['curl']}; {date}. 1-minute load average before the timed runs: median "
+        f"{statistics.median(LOADS):.1f} (from {min(LOADS):.1f} to {max(LOADS):.1f}). Code: {env['code']}.",
+        "",
+        f"### Throughput: one {big / GiB:g} GiB file, N = {sizes.runs}",
+        "",
+        "Random bytes, in the OS file cache. *picker*: `pickAndStore({}, {})`, the file chosen in the",
+        "dialog's file chooser, timed in the page from the file input's `change` to `onSuccess`",
+        f"(tus, {DEFAULT_CHUNK_SIZE // MiB} MiB chunks, an sha256 `Upload-Checksum` per chunk). *tus-js-client* "
+        "4.3.1: the page's own file",
+        f"input, one `tus.Upload` with `chunkSize` {DEFAULT_CHUNK_SIZE // MiB} MiB (no checksums: tus-js-client has none), "
+        "timed from",
+        "`change` to `onSuccess`. *curl, tus*: the ceiling, the same store route and code as the",
+        "browsers' chunks: a creation `POST /api/upload`, then `curl -T file -X PATCH` of the whole file",
+        "in one request (`Expect:` emptied, as browsers send none), timed around both curl processes.",
+        "*curl, POST /api/store*: the whole file in one plain request, for information.",
+        "",
+        "| variant | median | min | max | MB/s (median) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for key in ("curl-tus", "curl-store", "tus-js", "picker"):
+        m, lo, hi = stats([r.seconds for r in throughput[key]])
+        lines.append(f"| {names[key]} | {m:.2f} s | {lo:.2f} s | {hi:.2f} s | {mb_s(big, m):.0f} |")
+    lines += [
+        "",
+        f"- picker / curl (tus), throughput: **{vs_curl:.2f}** (target ≥ {THROUGHPUT_VS_CURL}): "
+        f"{verdict(vs_curl >= THROUGHPUT_VS_CURL)}",
+        f"- picker / tus-js-client, throughput: **{vs_tus:.2f}** (target ≥ {THROUGHPUT_VS_TUS_JS}): "
+        f"{verdict(vs_tus >= THROUGHPUT_VS_TUS_JS)}",
+        f"- sha256: the Blob's equals the file's in every run; the stored file read back and hashed once "
+        f"per variant: {'equal' if env['sha_ok'] else 'DIFFERENT'}.",
+    ]
+    profiles = {k: [p for p in (chunk_profile(r) for r in throughput[k]) if p] for k in ("tus-js", "picker")}
+    if all(profiles.values()):
+        lines += ["", "Where the browsers' time goes (Resource Timing of the requests to the upload URL, medians of the runs):",
+                  "", "| variant | requests | per request | idle between requests | total idle | total in requests |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for key in ("tus-js", "picker"):
+            p = {f: statistics.median(x[f] for x in profiles[key]) for f in profiles[key][0]}
+            lines.append(f"| {names[key]} | {p['requests']:.0f} | {p['request_ms']:.0f} ms | {p['gap_ms']:.1f} ms | "
+                         f"{p['gaps_s']:.2f} s | {p['requests_s']:.2f} s |")
+        if env.get("digest_ms") is not None:
+            lines += ["", f"In the same browser, `File.slice(...).arrayBuffer()` + `crypto.subtle.digest(\"SHA-256\")` of one "
+                          f"{DEFAULT_CHUNK_SIZE // MiB} MiB chunk takes {env['digest_ms']:.0f} ms (median of 8). The "
+                          "picker does that for every chunk, and the store hashes every chunk twice (the file's sha256 "
+                          "and the chunk's checksum) where it hashes it once for tus-js-client and curl."]
+    lines += ["", f"### Memory: one {sizes.memory / GiB:g} GiB file through the picker", ""]
+    if memory is None:
+        lines += [memory_note, ""]
+    else:
+        page_growth = memory["page_peak"] - memory["page_before"]
+        page_all_growth = memory["page_all_peak"] - memory["page_all_before"]
+        store_growth = memory["store_hwm"] - memory["store_before"]
+        lines += [
+            f"A sparse file (zeros; `truncate`), uploaded in {memory['seconds']:.1f} s ({mb_s(sizes.memory, memory['seconds']):.0f} MB/s). "
+            "Sampled before the pick (median of 3) and",
+            f"twice a second during the upload ({memory['samples']} samples): the page's JS heap (CDP "
+            "`Performance.getMetrics` `JSHeapUsedSize`), its",
+            "ArrayBuffer backing stores, which live outside that heap (CDP `Runtime.getHeapUsage` "
+            "`backingStorageSize`: the chunks read to be hashed are there),",
+            "Pyodide's WebAssembly memory (`pyodide._module.HEAPU8.length`, on the interpreter object that",
+            "PyScript hands to a `hooks.main.onReady` hook which the bench's host page registers before",
+            "`setKey()`: a read-only hook in the page, none in the picker), and the store's `VmRSS`; the store's",
+            "peak is its `VmHWM` (a fresh store process for this run, so the peak is this upload's).",
+            memory_note,
+            "",
+            "| measure | before | peak during | growth |",
+            "|---|---:|---:|---:|",
+            f"| page JS heap | {memory['js_before'] / MiB:.1f} MiB | {memory['js_peak'] / MiB:.1f} MiB | "
+            f"{(memory['js_peak'] - memory['js_before']) / MiB:+.1f} MiB |",
+            f"| page ArrayBuffers | {memory['buffers_before'] / MiB:.1f} MiB | {memory['buffers_peak'] / MiB:.1f} MiB | "
+            f"{(memory['buffers_peak'] - memory['buffers_before']) / MiB:+.1f} MiB |",
+            f"| page WebAssembly memory | {memory['wasm_before'] / MiB:.1f} MiB | {memory['wasm_peak'] / MiB:.1f} MiB | "
+            f"{(memory['wasm_peak'] - memory['wasm_before']) / MiB:+.1f} MiB |",
+            f"| **page: JS heap + wasm** (same samples) | {memory['page_before'] / MiB:.1f} MiB | "
+            f"{memory['page_peak'] / MiB:.1f} MiB | {page_growth / MiB:+.1f} MiB |",
+            f"| **page: JS heap + ArrayBuffers + wasm** (same samples) | {memory['page_all_before'] / MiB:.1f} MiB | "
+            f"{memory['page_all_peak'] / MiB:.1f} MiB | {page_all_growth / MiB:+.1f} MiB |",
+            f"| renderer process RSS (for information) | {memory['renderer_before'] / MiB:.1f} MiB | "
+            f"{memory['renderer_peak'] / MiB:.1f} MiB | {(memory['renderer_peak'] - memory['renderer_before']) / MiB:+.1f} MiB |",
+            f"| **store RSS** (peak: VmHWM) | {memory['store_before'] / MiB:.1f} MiB | {memory['store_hwm'] / MiB:.1f} MiB | "
+            f"{store_growth / MiB:+.1f} MiB |",
+            "",
+            f"- page growth, JS heap + wasm (the target's measure): **{page_growth / MiB:.1f} MiB** "
+            f"(target < {MEMORY_LIMIT // MiB} MiB): {verdict(page_growth < MEMORY_LIMIT)}",
+            f"- page growth with the ArrayBuffers counted: **{page_all_growth / MiB:.1f} MiB** (same target): "
+            f"{verdict(page_all_growth < MEMORY_LIMIT)}. They are chunks read to be hashed, dropped at once but "
+            "freed only when V8 next collects garbage, which it does when some tens of MiB of them have piled up.",
+            f"- store RSS growth: **{store_growth / MiB:.1f} MiB** (target < {MEMORY_LIMIT // MiB} MiB): "
+            f"{verdict(store_growth < MEMORY_LIMIT)}",
+            f"- sha256 of the Blob equals the file's: {'yes' if memory['sha_ok'] else 'NO'}.",
+            "",
+        ]
+    fps = {k: statistics.median(sizes.many / r.seconds for r in runs) for k, runs in many.items()}
+    lines += [
+        f"### Many files: {sizes.many:,} files of {sizes.small // 1024} KiB at once, N = {sizes.runs}",
+        "",
+        f"Random bytes, named `*.bin`. *picker*: `pickAndStore({{multiple: true}}, {{}})`, all {sizes.many:,} chosen in one",
+        f"file chooser, {PARALLEL_FILES} files at a time; *tus-js-client*: the same files from the page's own input,",
+        f"one `tus.Upload` each, {PARALLEL_FILES} at a time. Timed from `change` to the last `onSuccess`.",
+        "",
+        "| variant | median | min | max | files/s (median) | first request after the pick | tus requests |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key in ("tus-js", "picker"):
+        m, lo, hi = stats([r.seconds for r in many[key]])
+        first = statistics.median(first_request_s(r) for r in many[key])
+        count = statistics.median(len(r.requests or []) for r in many[key])
+        lines.append(f"| {names[key]} | {m:.2f} s | {lo:.2f} s | {hi:.2f} s | {fps[key]:.0f} | {first:.2f} s | {count:.0f} |")
+    lines += [
+        "",
+        f"- picker / tus-js-client, files per second: **{fps['picker'] / fps['tus-js']:.2f}** (for information; "
+        "every Blob's sha256 checked).",
+        "",
+    ]
+    profile = env.get("profile")
+    if profile:
+        lines += [
+            f"Where the picker's time goes: one more picker run ({profile['seconds']:.1f} s from pick to `onSuccess`, not "
+            "counted above) with a Chrome trace of the page's main thread: busy",
+            f"{profile['busy']:.1f} s, of which layout {profile['layout']:.1f} s, style {profile['style']:.1f} s and "
+            f"JavaScript called by the browser {profile['script']:.1f} s (the picker's Python runs",
+            "inside it, in WebAssembly). *first request after the pick*: the picker first reads each generic-typed",
+            "file's first bytes (to find its real type), one file after another, and lists the files.",
+            "",
+        ]
+    lines += [
+        "Reproduce with `make bench` (runs `.venv/bin/python -m bench.uploads` after `bench.boot`; it rewrites",
+        f"this section; this run took {env['minutes']:.0f} min); `.venv/bin/python -m bench.uploads --quick` is a smoke run",
+        "with small sizes that writes nothing. The files are generated in a temporary folder and removed.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(section: str) -> None:
+    """Replace the "## Uploads" section of docs/benchmarks.md, keeping any other section."""
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nGenerated by the scripts in `bench/`.\n\n"
+    section = section.rstrip("\n") + "\n\n"
+    pattern = re.compile(r"^## Uploads\n.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
+    DOC.parent.mkdir(exist_ok=True)
+    DOC.write_text(text.rstrip("\n") + "\n")
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def digest_ms(browser: Browser, pages: HostPages, path: Path) -> float:
+    """ms to read and hash one chunk in the page, as picker/web/tus.py does (File.slice().arrayBuffer()
+    then crypto.subtle.digest)."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{pages.url}/plain")
+        page.set_input_files("#files", [str(path)])
+        return page.evaluate(
+            """async size => {
+              const file = document.getElementById("files").files[0];
+              const times = [];
+              for (let i = 0; i < 8; i++) {
+                const t = performance.now();
+                const buffer = await file.slice(i * size, (i + 1) * size).arrayBuffer();
+                await crypto.subtle.digest("SHA-256", buffer);
+                times.push(performance.now() - t);
+              }
+              times.sort((a, b) => a - b);
+              return (times[3] + times[4]) / 2;
+            }""",
+            DEFAULT_CHUNK_SIZE,
+        )
+    finally:
+        context.close()
+
+
+def throughput_runs(browser: Browser, pages: HostPages, store: Store, path: Path, sha: str, runs: int,
+                    timeout_s: float) -> tuple[dict[str, list[Run]], bool]:
+    variants: dict[str, Callable[[], Run]] = {
+        "curl-tus": lambda: run_curl_tus(store, path),
+        "curl-store": lambda: run_curl_store(store, path),
+        "tus-js": lambda: run_tus_js(browser, pages, store, [path], timeout_s),
+        "picker": lambda: run_picker(browser, pages, [path], {}, timeout_s),
+    }
+    results: dict[str, list[Run]] = {k: [] for k in variants}
+    checked: set[str] = set()
+    order = list(variants)
+    sha_ok = True
+    for i in range(runs):
+        # Rotate the order, so that drift (background load, the disk's write-back) hits each variant.
+        for key in order[i % len(order):] + order[: i % len(order)]:
+            LOADS.append(os.getloadavg()[0])
+            run = variants[key]()
+            blob = run.blobs[0]
+            if blob["sha256"] != sha or blob["size"] != path.stat().st_size:
+                raise RuntimeError(f"{key}: the Blob's sha256/size is wrong: {blob}")
+            if key not in checked:
+                sha_ok &= file_sha256(stored_path(store, blob)) == sha
+                checked.add(key)
+            forget_stored(store)
+            results[key].append(run)
+            profile = chunk_profile(run)
+            extra = f", {profile['requests']} requests, idle between them {profile['gaps_s']:.2f} s" if profile else ""
+            print(f"throughput run {i + 1}/{runs} {key:10}: {run.seconds:6.2f} s "
+                  f"({mb_s(path.stat().st_size, run.seconds):.0f} MB/s){extra}", flush=True)
+    return results, sha_ok
+
+
+def many_runs(browser: Browser, pages: HostPages, store: Store, paths: list[Path], shas: dict[str, str], runs: int,
+              timeout_s: float) -> dict[str, list[Run]]:
+    variants: dict[str, Callable[[], Run]] = {
+        "tus-js": lambda: run_tus_js(browser, pages, store, paths, timeout_s),
+        "picker": lambda: run_picker(browser, pages, paths, {"multiple": True}, timeout_s),
+    }
+    results: dict[str, list[Run]] = {k: [] for k in variants}
+    order = list(variants)
+    for i in range(runs):
+        for key in order if i % 2 == 0 else order[::-1]:
+            LOADS.append(os.getloadavg()[0])
+            run = variants[key]()
+            wrong = [b["filename"] for b in run.blobs if shas.get(b["filename"]) != b["sha256"]]
+            if wrong or len({b["filename"] for b in run.blobs}) != len(paths):
+                raise RuntimeError(f"{key}: wrong or missing Blobs for {wrong[:5]}")
+            results[key].append(run)
+            print(f"many files run {i + 1}/{runs} {key:7}: {run.seconds:6.2f} s ({len(paths) / run.seconds:.0f} files/s), "
+                  f"first request {first_request_s(run):.2f} s after the pick{listed(run)}, {len(run.requests or [])} requests",
+                  flush=True)
+    return results
+
+
+def _union_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Total time covered by (start, end) intervals in µs, nested or overlapping ones counted once; in s."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(intervals):
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total / 1e6
+
+
+def main_thread_profile(browser: Browser, pages: HostPages, paths: list[Path], timeout_s: float) -> dict[str, float]:
+    """One more picker run of the many files (untimed), with a Chrome trace: where the page's main thread
+    spent its time. Seconds of: any task (busy), layout, style, and JavaScript called by the browser
+    (the picker's Python runs inside those calls, in WebAssembly)."""
+    context = browser.new_context()
+    errors: list[str] = []
+    try:
+        page = open_picker(context, pages, errors)
+        with tempfile.TemporaryDirectory() as folder:
+            trace = Path(folder) / "trace.json"
+            categories = ["toplevel", "devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "blink"]
+            browser.start_tracing(page=page, path=str(trace), categories=categories)
+            pick_in_picker(page, paths, {"multiple": True})
+            run = _finish(page, _wait_for_result(page, timeout_s, every=0.2), len(paths))
+            browser.stop_tracing()
+            events = json.loads(trace.read_text())["traceEvents"]
+    finally:
+        context.close()
+    threads = {(e["pid"], e["tid"]) for e in events if e.get("ph") == "M" and e.get("name") == "thread_name"
+               and e["args"].get("name") == "CrRendererMain"}
+    spans: dict[tuple, dict[str, list[tuple[float, float]]]] = {t: {} for t in threads}
+    for e in events:
+        thread = (e.get("pid"), e.get("tid"))
+        if thread in spans and e.get("ph") == "X" and "dur" in e:
+            spans[thread].setdefault(e["name"], []).append((e["ts"], e["ts"] + e["dur"]))
+    main = max(spans.values(), key=lambda names: _union_seconds(names.get("RunTask", [])))
+    union = lambda *names: _union_seconds([i for n in names for i in main.get(n, [])])  # noqa: E731
+    return {"seconds": run.seconds, "busy": union("RunTask"), "layout": union("Layout"),
+            "style": union("UpdateLayoutTree"), "script": union("v8.callFunction", "FunctionCall")}
+
+
+def memory_run(browser: Browser, tmp: Path, size: int, timeout_s: float) -> tuple[dict | None, str]:
+    free = shutil.disk_usage(tmp).free
+    df = subprocess.run(["df", "-h", str(tmp)], capture_output=True, text=True).stdout.strip().splitlines()[-1]
+    print(f"df -h {tmp}: {df}", flush=True)
+    note = f"Free disk in the temporary folder before the run: {free / GiB:.0f} GiB (`df -h`: `{' '.join(df.split())}`)."
+    if free < MIN_FREE_DISK:
+        message = f"Skipped: {free / GiB:.1f} GiB free in {tmp}, under the {MIN_FREE_DISK // GiB} GiB this run needs."
+        print(message, flush=True)
+        return None, message
+    folder = tmp / "memory"
+    folder.mkdir()
+    path = folder / "sparse-4g.bin"
+    sha = sparse_file(path, size)
+    # A fresh store process, so that its VmHWM is this upload's peak.
+    with run_store(folder) as store, serve_pages(store.url) as pages:
+        sampler = MemorySampler(store)
+        run = run_picker(browser, pages, [path], {}, timeout_s, sampler=sampler.attach)
+        sampler_samples = sampler.samples
+        summary = memory_summary(sampler_samples)
+        summary.update(seconds=run.seconds, sha_ok=run.blobs[0]["sha256"] == sha)
+        forget_stored(store)
+    path.unlink()
+    for s in sampler_samples:
+        print(f"  t {s['t']:6.1f} s {'during' if s['picked'] else 'before'}: js {s['js'] / MiB:7.1f} MiB, "
+              f"buffers {s['buffers'] / MiB:7.1f} MiB, wasm {s['wasm'] / MiB:7.1f} MiB, "
+              f"renderer RSS {s['renderer'] / MiB:7.1f} MiB, store RSS {s['store'] / MiB:6.1f} MiB (peak {s['store_peak'] / MiB:6.1f})")
+    print(f"memory run: {run.seconds:.1f} s, page +{(summary['page_peak'] - summary['page_before']) / MiB:.1f} MiB "
+          f"(+{(summary['page_all_peak'] - summary['page_all_before']) / MiB:.1f} MiB with ArrayBuffers), "
+          f"store +{(summary['store_hwm'] - summary['store_before']) / MiB:.1f} MiB", flush=True)
+    return summary, note
+
+
+def code_state() -> str:
+    """The commit measured, and which of the product's folders differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.rstrip()
+
+    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
+    changed = sorted({line[3:] for line in git("status", "--porcelain", "--", "picker", "static", "store").splitlines()})
+    return f"commit {commit}" + (f", with uncommitted changes in {', '.join(f'`{c}`' for c in changed)}" if changed else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.uploads", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, N = 2; prints, writes nothing")
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else FULL
+    started = time.monotonic()
+    env: dict[str, Any] = {"load_start": os.getloadavg()[0]}
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), "unknown CPU")
+    env["cpu"] = cpu
+    env["mem_gib"] = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GiB
+    env["curl"] = subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split()[:2]
+    env["curl"] = " ".join(env["curl"])
+    env["code"] = code_state()
+    timeout_s = max(120.0, sizes.memory / (5 * MiB))  # far above any plausible duration
+    with tempfile.TemporaryDirectory(prefix="bench-uploads-") as name:
+        tmp = Path(name)
+        files = tmp / "files"
+        files.mkdir()
+        big = files / "random-1g.bin"
+        big_sha = random_file(big, sizes.big)
+        small_dir = files / "many"
+        small_dir.mkdir()
+        small_paths = [small_dir / f"file-{i:04d}.bin" for i in range(sizes.many)]
+        small_shas = {p.name: random_file(p, sizes.small) for p in small_paths}
+        print(f"files ready in {time.monotonic() - started:.0f} s", flush=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**BROWSER)
+            try:
+                env["chromium"] = browser.version
+                with run_store(tmp) as store, serve_pages(store.url) as pages:
+                    # One untimed small upload each way first, so that no timed run pays for first use.
+                    run_picker(browser, pages, small_paths[:1], {}, timeout_s)
+                    run_tus_js(browser, pages, store, small_paths[:1], timeout_s)
+                    run_curl_tus(store, small_paths[0])
+                    throughput, env["sha_ok"] = throughput_runs(browser, pages, store, big, big_sha, sizes.runs, timeout_s)
+                    env["digest_ms"] = digest_ms(browser, pages, big)
+                    many = many_runs(browser, pages, store, small_paths, small_shas, sizes.runs, timeout_s)
+                    env["profile"] = main_thread_profile(browser, pages, small_paths, timeout_s)
+                    print("main thread of the picker's page, many files: " +
+                          ", ".join(f"{k} {v:.1f} s" for k, v in env["profile"].items()), flush=True)
+                big.unlink()
+                memory, memory_note = memory_run(browser, tmp, sizes.memory, timeout_s)
+            finally:
+                browser.close()
+    env["load_end"] = os.getloadavg()[0]
+    env["minutes"] = (time.monotonic() - started) / 60
+    section = report(sizes, env, throughput, memory, memory_note, many)
+    print()
+    print(section)
+    print(f"total {time.monotonic() - started:.0f} s")
+    if args.quick:
+        print("--quick: docs/benchmarks.md left as it was")
+    else:
+        write_section(section)
+        print(f"written to {DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
