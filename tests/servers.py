@@ -85,14 +85,17 @@ def run_store(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | N
     config_path = tmp / "store.toml"
     config_path.write_text(config_text.format(data_dir=data_dir))
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "store", "serve", "--config", str(config_path), "--port", str(port)],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    # The store's output goes to a file: a pipe nobody reads fills up and then blocks the store.
+    log_path = tmp / "store.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "store", "serve", "--config", str(config_path), "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
@@ -102,7 +105,7 @@ def run_store(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | N
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"the store did not start:\n{process.stdout.read() if process.stdout else ''}")
+                raise RuntimeError(f"the store did not start:\n{log_path.read_text(errors='replace')}")
             time.sleep(0.1)
     try:
         yield Store(url, data_dir, config_path, process)
