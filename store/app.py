@@ -15,7 +15,7 @@ from . import config as config_module
 from .assets import asset_routes
 from .config import Config
 from .errors import StoreError, store_error_response
-from .files import file_metadata, overwrite_file, remove_file, serve_file
+from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
 from .resumable import sweep
 from .state import StoreState
 from .tus import tus_routes
@@ -47,6 +47,7 @@ def create_app(config: Config | None = None) -> Starlette:
         Route("/api/file/{handle}", remove_file, methods=["DELETE"]),
         Route("/api/file/{handle}", overwrite_file, methods=["POST"]),
         Route("/api/file/{handle}/metadata", file_metadata, methods=["GET"]),
+        Route("/public/{location}/{container}/{key:path}", serve_public_file, methods=["GET", "HEAD"]),
         *tus_routes(),
         *asset_routes(),
     ]

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .backends import check_options, storage_options
 from .config import Config
 from .errors import bad_request
 from .index import FileRecord
@@ -56,10 +57,7 @@ class Destination:
 
     @property
     def storage_options(self) -> dict[str, Any]:
-        """`public` and `region` as the backend's keyword arguments: only those asked for, so that a
-        backend that knows neither is called as before."""
-        options: dict[str, Any] = {"public": True} if self.public else {}
-        return options | ({"region": self.region} if self.region else {})
+        return storage_options(self.public, self.region)
 
     def record(self, size: int, sha256: str) -> FileRecord:
         return FileRecord(
@@ -73,6 +71,8 @@ class Destination:
             sha256=sha256,
             app_key=self.app_key,
             created=time.time(),
+            public=self.public,
+            region=self.region,
         )
 
 
@@ -120,5 +120,6 @@ def destination(
     )
     writeable = policy is not None and policy.allows("write")
     public, region = checked_access(options.access), checked_region(options.region)
+    check_options(location, public=public, region=region)
     target = Destination(app.key, location.name, container, handle, filename, key, mimetype, writeable, public, region)
     return target, policy

@@ -1,5 +1,5 @@
 """The file API at /api/file/{handle}: the bytes (GET, HEAD, with ETag and Range), metadata,
-removal and overwrite."""
+removal and overwrite; and files stored with access 'public' on local disk, at their public URL."""
 
 from __future__ import annotations
 
@@ -86,10 +86,24 @@ def _authorize(request: Request, record: FileRecord, call: str, needs_policy: bo
 
 
 async def serve_file(request: Request) -> Response:
-    state = store_state(request)
     record = _record(request)
     _authorize(request, record, "read")
-    headers = _headers(record)
+    return await _send(request, record, _headers(record))
+
+
+async def serve_public_file(request: Request) -> Response:
+    """GET/HEAD /public/{location}/{container}/{key}: a file stored with access 'public', to anyone,
+    without a policy: the public URL of local locations (store.backends.local)."""
+    params = request.path_params
+    record = store_state(request).index.find(params["location"], params["container"], params["key"])
+    if record is None or not record.public:
+        raise not_found(f"no public file at {request.url.path!r}")
+    return await _send(request, record, _headers(record) | {"Cache-Control": "public, no-cache"})
+
+
+async def _send(request: Request, record: FileRecord, headers: dict[str, str]) -> Response:
+    """The file's bytes, or the range of them asked for, with `headers`."""
+    state = store_state(request)
     if request.query_params.get("dl") == "true":
         headers["Content-Disposition"] = headers["Content-Disposition"].replace("inline;", "attachment;", 1)
     if request.headers.get("if-none-match") == headers["ETag"]:
@@ -110,7 +124,8 @@ async def serve_file(request: Request) -> Response:
     headers["Content-Length"] = str(last - first + 1)
     if request.method == "HEAD" or record.size == 0:
         return Response(status_code=status, headers=headers)
-    chunks = state.backends[record.location].read(record.container, record.key, first, last)
+    chunks = state.backends[record.location].read(record.container, record.key, first, last,
+                                                  **record.storage_options)
     # The first chunk comes before the answer starts, so that storage that fails (an object gone, an
     # endpoint down) is answered with its error rather than with a body that breaks off.
     head = await anext(chunks, b"")
@@ -139,6 +154,8 @@ async def file_metadata(request: Request) -> JSONResponse:
         "key": record.key,
         "container": record.container,
         "location": record.location,
+        "access": record.access,
+        "publicUrl": store_state(request).public_url(record, request),
     })
 
 
@@ -146,17 +163,18 @@ async def remove_file(request: Request) -> JSONResponse:
     state = store_state(request)
     record = _record(request)
     _authorize(request, record, "remove", needs_policy=True)
-    await state.backends[record.location].delete(record.container, record.key)
+    await state.backends[record.location].delete(record.container, record.key, **record.storage_options)
     state.index.delete(record.handle)
     return JSONResponse({"handle": record.handle, "removed": True})
 
 
 async def overwrite_file(request: Request) -> JSONResponse:
-    """POST /api/file/{handle}: new bytes for the same handle, key and container."""
+    """POST /api/file/{handle}: new bytes for the same handle, key and container, stored as the
+    file was (public, in its region)."""
     state = store_state(request)
     record = _record(request)
     _authorize(request, record, "write", needs_policy=True)
-    writer = state.backends[record.location].writer(record.container, record.key)
+    writer = state.backends[record.location].writer(record.container, record.key, **record.storage_options)
     digest, size = hashlib.sha256(), 0
     try:
         async for chunk in request.stream():

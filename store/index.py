@@ -7,6 +7,9 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
+from typing import Any
+
+from .backends import storage_options
 
 
 @dataclass(frozen=True)
@@ -21,9 +24,23 @@ class FileRecord:
     sha256: str
     app_key: str
     created: float
+    # As the file was stored (access 'public', storeRegion): reading, overwriting and removing it
+    # go to the same place, and an overwrite keeps it public.
+    public: bool = False
+    region: str | None = None
+
+    @property
+    def access(self) -> str:
+        return "public" if self.public else "private"
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        return storage_options(self.public, self.region)
 
 
 _COLUMNS = [f.name for f in fields(FileRecord)]
+# Columns added since the first index: an older index gains them, with the values its files had.
+_ADDED_COLUMNS = {"public": "INTEGER NOT NULL DEFAULT 0", "region": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -72,8 +89,19 @@ class SQLiteIndex:
             "CREATE TABLE IF NOT EXISTS files ("
             "handle TEXT PRIMARY KEY, filename TEXT NOT NULL, mimetype TEXT NOT NULL,"
             "size INTEGER NOT NULL, location TEXT NOT NULL, container TEXT NOT NULL,"
-            "key TEXT NOT NULL, sha256 TEXT NOT NULL, app_key TEXT NOT NULL, created REAL NOT NULL)"
+            "key TEXT NOT NULL, sha256 TEXT NOT NULL, app_key TEXT NOT NULL, created REAL NOT NULL,"
+            f"{', '.join(f'{name} {kind}' for name, kind in _ADDED_COLUMNS.items())})"
         )
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in present:
+                try:
+                    self._db.execute(f"ALTER TABLE files ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another store process, starting too, added it
+                    if "duplicate column" not in str(exc):
+                        raise
+        # Files are found by their key too: when a new file replaces one, and by public URL.
+        self._db.execute("CREATE INDEX IF NOT EXISTS files_by_key ON files (location, container, key)")
         # lock_token/lock_until: a lease held by the one request that may change the upload.
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS uploads ("
@@ -100,11 +128,19 @@ class SQLiteIndex:
             )
 
     def get(self, handle: str) -> FileRecord | None:
+        return self._file("handle = ?", handle)
+
+    def find(self, location: str, container: str, key: str) -> FileRecord | None:
+        """The file stored at a key."""
+        return self._file("location = ? AND container = ? AND key = ?", location, container, key)
+
+    def _file(self, where: str, *params: str) -> FileRecord | None:
         with self._lock:
-            row = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM files WHERE handle = ?", (handle,)
-            ).fetchone()
-        return FileRecord(*row) if row else None
+            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM files WHERE {where}", params).fetchone()
+        if row is None:
+            return None
+        record = FileRecord(*row)
+        return replace(record, public=bool(record.public))  # SQLite hands booleans back as integers
 
     # --- resumable uploads ---------------------------------------------------------------------
 

@@ -43,7 +43,16 @@ class StoreState:
             "isWriteable": writeable,
             "handle": record.handle,
             "sha256": record.sha256,
+            "publicUrl": self.public_url(record, request),
         }
+
+    def public_url(self, record: FileRecord, request: Request) -> str | None:
+        """Where anyone reads a file stored with access 'public', straight from its storage (a path
+        of the store's own for local disk); None for a private file."""
+        if not record.public:
+            return None
+        url = self.backends[record.location].public_url(record.container, record.key, region=record.region)
+        return f"{self.base_url(request)}{url}" if url.startswith("/") else url
 
 
 def store_state(request: Request) -> StoreState:

@@ -109,3 +109,12 @@ def test_a_page_on_an_origin_the_app_does_not_list_gets_403(page, host, photo, s
     assert (result["kind"], result["value"]["code"]) == ("error", 403)
     assert host.url in result["value"]["message"]
     assert store.stored_files() == before
+
+
+@pytest.mark.parametrize("location", ["gcs", "dropbox", "rackspace"])
+def test_a_location_the_store_has_no_backend_for_reaches_on_error_as_400(page, host, photo, store, location):
+    before = store.stored_files()
+    result = stored(page, host, photo, {}, {"location": location})
+    assert (result["kind"], result["value"]["code"]) == ("error", 400)
+    assert f"location {location!r} is not configured" in result["value"]["message"]
+    assert store.stored_files() == before

@@ -1,11 +1,18 @@
 """Storage backends behind one small interface: write a stream to a key, read a byte range back;
-and, as a separate capability, resumable appends for uploads that span several requests."""
+and, as a separate capability, resumable appends for uploads that span several requests.
+
+A file stored with access 'public' is readable by anyone at a URL of the storage's own (an S3
+object's, an Azure blob's, a public folder's on local disk), reported as the Blob's `publicUrl`.
+A location's `public_url_prefix` setting replaces that URL's start, for a CDN or a web server in
+front of the storage: the file is then at `<public_url_prefix>/<container>/<key>`."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
-from typing import AsyncIterable, AsyncIterator, Protocol
+from typing import Any, AsyncIterable, AsyncIterator, Protocol
+from urllib.parse import quote
 
 from ..config import Location
 
@@ -61,29 +68,58 @@ class Backend(Protocol):
         ...
 
     def writer(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> Writer:
-        """`public` (the store option access: 'public'): readable straight from the storage where the
-        backend can make it so; `region` (storeRegion): the region of an S3 container. Callers pass
-        only the ones a client asked for (Destination.storage_options)."""
+        """`public` (the store option access: 'public'): readable straight from the storage, at
+        `public_url`; `region` (storeRegion): the region of an S3 container. Callers pass only the
+        ones a client asked for (`storage_options`), and the same again to read, overwrite or
+        delete the file."""
         ...
 
-    def read(self, container: str, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    def read(self, container: str, key: str, start: int, end: int, *, public: bool = False,
+             region: str | None = None) -> AsyncIterator[bytes]:
         """Bytes start..end inclusive."""
         ...
 
-    async def delete(self, container: str, key: str) -> None: ...
+    async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None: ...
+
+    def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
+        """Where anyone reads the file stored public at `key`: an absolute URL, or a path on the
+        store itself (starting with `/`)."""
+        ...
+
+
+BACKENDS = ("local", "s3", "azure")
+
+
+def storage_options(public: bool, region: str | None) -> dict[str, Any]:
+    """`public` and `region` as a backend's keyword arguments: only those asked for, so that a
+    backend that knows neither is called as before."""
+    options: dict[str, Any] = {"public": True} if public else {}
+    return options | ({"region": region} if region else {})
+
+
+def prefixed_url(prefix: str, container: str, key: str) -> str:
+    return f"{prefix.rstrip('/')}/{quote(container, safe='')}/{quote(key)}"
+
+
+def checked_prefix(where: str, prefix: Any) -> str | None:
+    """A location's `public_url_prefix` setting: None, or an http(s) URL."""
+    if prefix is not None and not (isinstance(prefix, str) and prefix.startswith(("http://", "https://"))):
+        raise ValueError(f"{where}: public_url_prefix must be an http:// or https:// URL, not {prefix!r}")
+    return prefix
+
+
+def _module(location: Location) -> Any:
+    if location.backend not in BACKENDS:
+        raise ValueError(f"location {location.name!r}: unknown backend {location.backend!r}; known: {', '.join(BACKENDS)}")
+    return importlib.import_module(f"{__name__}.{location.backend}")
 
 
 def open_backend(location: Location, data_dir: Path) -> Backend:
-    if location.backend == "local":
-        from .local import LocalBackend
+    return _module(location).open_backend(location, data_dir)
 
-        return LocalBackend(data_dir / location.settings.get("root", location.name))
-    if location.backend == "azure":
-        from .azure import AzureBackend
 
-        return AzureBackend(location)
-    if location.backend == "s3":
-        from .s3 import S3Backend
-
-        return S3Backend(location)
-    raise ValueError(f"location {location.name!r}: unknown backend {location.backend!r}")
+def check_options(location: Location, *, public: bool = False, region: str | None = None) -> None:
+    """StoreError 400 when the location cannot store a file with these options (access 'public'
+    where its files stay private, a storeRegion S3 does not have): checked before any byte is
+    accepted. The backend checks them again when it stores the file."""
+    _module(location).check_options(location, public=public, region=region)

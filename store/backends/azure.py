@@ -21,6 +21,7 @@ import logging
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, AsyncIterable, AsyncIterator, Callable, TypeVar
 
 import anyio
@@ -36,7 +37,7 @@ from azure.storage.blob import BlobClient, BlobSasPermissions, BlobServiceClient
 
 from ..config import Location
 from ..errors import StoreError
-from . import UPLOAD_ID
+from . import UPLOAD_ID, checked_prefix, prefixed_url
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class AzureSettings:
     uploads_container: str | None = None
     # The location's containers were made public: files stored with access 'public' may go there.
     public: bool = False
-    # Reserved for the direct URL of a public file: the Blob has no field for it yet (as for S3).
+    # Where files stored public are read (a CDN in front of the account), instead of the blob's URL.
     public_url_prefix: str | None = None
 
     @classmethod
@@ -86,6 +87,7 @@ class AzureSettings:
                     raise ValueError(f"{where}: public must be true or false")
             elif value is not None and not isinstance(value, str):
                 raise ValueError(f"{where}: {name} must be a string")
+        checked_prefix(where, settings.public_url_prefix)
         if not settings.connection_string and not (settings.account_url and settings.account_name
                                                    and settings.account_key):
             raise ValueError(f"{where}: give connection_string, or account_url with account_name and account_key")
@@ -343,17 +345,35 @@ class AzureBackend:
         return self.service.get_blob_client(container, key)
 
     def check_access(self, public: bool) -> None:
-        if public and not self.settings.public:
-            raise StoreError(400, f"location {self.name!r} keeps its files private, and Azure makes a whole container "
-                                  "public, never one file: store with access 'public' in a location with public = true")
+        check_public(self.name, self.settings, public)
 
     def writer(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> AzureWriter:
         # `region` (storeRegion) is for S3 buckets: an Azure container's region is its account's.
         self.check_access(public)
         return AzureWriter(self, container, key)
 
-    def read(self, container: str, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    def read(self, container: str, key: str, start: int, end: int, *, public: bool = False,
+             region: str | None = None) -> AsyncIterator[bytes]:
         return self.stream(self.blob(container, key), start, end)
 
-    async def delete(self, container: str, key: str) -> None:
+    async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
         await self.delete_blob(self.blob(container, key))
+
+    def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
+        if self.settings.public_url_prefix:
+            return prefixed_url(self.settings.public_url_prefix, container, key)
+        return self.blob(container, key).url
+
+
+def check_public(location: str, settings: AzureSettings, public: bool) -> None:
+    if public and not settings.public:
+        raise StoreError(400, f"location {location!r} keeps its files private, and Azure makes a whole container "
+                              "public, never one file: store with access 'public' in a location with public = true")
+
+
+def check_options(location: Location, *, public: bool = False, region: str | None = None) -> None:
+    check_public(location.name, AzureSettings.from_location(location), public)
+
+
+def open_backend(location: Location, data_dir: Path) -> AzureBackend:
+    return AzureBackend(location)

@@ -1,28 +1,95 @@
 """Local disk: a container is a folder under the location's root; a file is written to a temporary
 name and renamed into place when whole. A resumable upload grows in a file of its own under
-`.incoming/uploads/` until it is renamed into place the same way."""
+`.incoming/uploads/` until it is renamed into place the same way.
+
+Files stored with access 'public' go to a folder of their own, `public_root`, which holds nothing
+else: the store serves it at /public/<location>/<container>/<key>, and a web server may serve it
+as it is (then `public_url_prefix` says where). A location takes such files only with `public =
+true`; private files never leave `root`."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterable, AsyncIterator
+from urllib.parse import quote
 
 import anyio
 
+from ..config import Location
 from ..errors import StoreError
-from . import UPLOAD_ID
+from . import UPLOAD_ID, checked_prefix, prefixed_url
 
 READ_SIZE = 256 * 1024
+PUBLIC_PATH = "/public"  # the store serves public files at /public/<location>/<container>/<key>
 
 
-def _move_into_place(temp: Path, target: Path) -> None:
+@dataclass(frozen=True)
+class LocalSettings:
+    """A location's local-disk settings, from its table in the store's TOML file."""
+
+    root: str | None = None  # relative to data_dir; the location's name by default
+    # Files may be stored with access 'public': they go to public_root (relative to data_dir;
+    # "<root>-public" by default), on the same file system as root.
+    public: bool = False
+    public_root: str | None = None
+    # Where a web server serves public_root, if one does: the store's own /public/<location> else.
+    public_url_prefix: str | None = None
+
+    @classmethod
+    def from_location(cls, location: Location) -> "LocalSettings":
+        known = set(cls.__dataclass_fields__)
+        where = f"location {location.name!r} (backend local)"
+        unknown = sorted(set(location.settings) - known)
+        if unknown:
+            raise ValueError(f"{where}: unknown setting {', '.join(unknown)}; known settings: "
+                             f"{', '.join(sorted([*known, 'containers']))}")
+        settings = cls(**location.settings)
+        if not isinstance(settings.public, bool):
+            raise ValueError(f"{where}: public must be true or false")
+        for name in ("root", "public_root"):
+            if not isinstance(getattr(settings, name) or "", str):
+                raise ValueError(f"{where}: {name} must be a folder name")
+        if not settings.public and (settings.public_root or settings.public_url_prefix):
+            raise ValueError(f"{where}: public_root and public_url_prefix need public = true")
+        checked_prefix(where, settings.public_url_prefix)
+        return settings
+
+
+def check_public(location: str, allowed: bool, public: bool) -> None:
+    if public and not allowed:
+        raise StoreError(400, f"location {location!r} keeps its files private: access 'public' needs a location "
+                              "with public = true in the store's configuration")
+
+
+def check_options(location: Location, *, public: bool = False, region: str | None = None) -> None:
+    # `region` (storeRegion) is for S3 buckets: it means nothing on local disk.
+    check_public(location.name, LocalSettings.from_location(location).public, public)
+
+
+def open_backend(location: Location, data_dir: Path) -> "LocalBackend":
+    settings = LocalSettings.from_location(location)
+    root = data_dir / (settings.root or location.name)
+    public_root = None
+    if settings.public:
+        public_root = data_dir / settings.public_root if settings.public_root else root.with_name(f"{root.name}-public")
+    return LocalBackend(root, name=location.name, public_root=public_root, public_url_prefix=settings.public_url_prefix)
+
+
+def _move_into_place(temp: Path, target: Path, stale: Path | None = None) -> None:
+    """Rename `temp` to `target`; `stale` is where the key's file lies when it was stored with the
+    other access: it goes, as a file stored again at a key replaces what was there."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(temp, target)
     except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
         raise StoreError(409, "the path clashes with a file or folder already stored there") from exc
+    if stale is not None:
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            stale.unlink()
 
 
 async def _read(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
@@ -38,8 +105,9 @@ async def _read(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
 
 
 class LocalWriter:
-    def __init__(self, incoming: Path, target: Path) -> None:
+    def __init__(self, incoming: Path, target: Path, stale: Path | None = None) -> None:
         self._target = target
+        self._stale = stale
         self._temp = incoming / uuid.uuid4().hex
         incoming.mkdir(parents=True, exist_ok=True)
         self._file = open(self._temp, "wb")
@@ -49,7 +117,7 @@ class LocalWriter:
 
     async def commit(self) -> None:
         self._file.close()
-        _move_into_place(self._temp, self._target)
+        _move_into_place(self._temp, self._target, self._stale)
 
     async def abort(self) -> None:
         self._file.close()
@@ -99,30 +167,64 @@ class LocalPartials:
 
     async def commit(self, upload_id: str, container: str, key: str, *, public: bool = False,
                      region: str | None = None) -> None:
-        _move_into_place(self._path(upload_id), self._backend.path(container, key))
+        target, stale = self._backend.places(container, key, public)
+        _move_into_place(self._path(upload_id), target, stale)
 
     async def delete(self, upload_id: str) -> None:
         self._path(upload_id).unlink(missing_ok=True)
 
 
 class LocalBackend:
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-        self.partials = LocalPartials(self)
+    """`public_root`: where files stored public go (None: the location takes none);
+    `public_url_prefix`: where a web server serves that folder, if one does."""
 
-    def path(self, container: str, key: str) -> Path:
-        path = (self.root / container / key).resolve()
+    def __init__(self, root: Path, *, name: str = "local", public_root: Path | None = None,
+                 public_url_prefix: str | None = None) -> None:
+        self.name = name
+        self.root = root.resolve()
+        self.public_root = public_root.resolve() if public_root is not None else None
+        self.public_url_prefix = public_url_prefix
+        self.partials = LocalPartials(self)
+        if self.public_root is not None:
+            self._check_public_root()
+
+    def _check_public_root(self) -> None:
+        assert self.public_root is not None
+        where = f"location {self.name!r} (backend local)"
+        if self.public_root.is_relative_to(self.root) or self.root.is_relative_to(self.public_root):
+            raise ValueError(f"{where}: public_root {str(self.public_root)!r} and root {str(self.root)!r} must not "
+                             "contain one another: anyone may read what public_root holds")
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.public_root.mkdir(parents=True, exist_ok=True)
+        if self.root.stat().st_dev != self.public_root.stat().st_dev:
+            raise ValueError(f"{where}: public_root and root must be on one file system: files are renamed "
+                             "from one to the other")
+
+    def path(self, container: str, key: str, public: bool = False) -> Path:
+        check_public(self.name, self.public_root is not None, public)
+        root = self.public_root if public and self.public_root is not None else self.root
+        path = (root / container / key).resolve()
         # Keys are normalised before they get here; this is the last line of defence.
-        if not path.is_relative_to(self.root / container):
+        if not path.is_relative_to(root / container):
             raise ValueError(f"key {key!r} escapes container {container!r}")
         return path
 
+    def places(self, container: str, key: str, public: bool) -> tuple[Path, Path | None]:
+        """Where a file stored with this access goes, and where the key's file stored with the
+        other access would lie (None when the location keeps every file private)."""
+        target = self.path(container, key, public)
+        return target, self.path(container, key, not public) if self.public_root is not None else None
+
     def writer(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> LocalWriter:
-        # `public` and `region` mean nothing on local disk: its files are read through the store only.
-        return LocalWriter(self.root / ".incoming", self.path(container, key))
+        # `region` means nothing on local disk.
+        return LocalWriter(self.root / ".incoming", *self.places(container, key, public))
 
-    def read(self, container: str, key: str, start: int, end: int) -> AsyncIterator[bytes]:
-        return _read(self.path(container, key), start, end)
+    def read(self, container: str, key: str, start: int, end: int, *, public: bool = False,
+             region: str | None = None) -> AsyncIterator[bytes]:
+        return _read(self.path(container, key, public), start, end)
 
-    async def delete(self, container: str, key: str) -> None:
-        self.path(container, key).unlink(missing_ok=True)
+    async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
+        self.path(container, key, public).unlink(missing_ok=True)
+
+    def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
+        return prefixed_url(self.public_url_prefix or f"{PUBLIC_PATH}/{quote(self.name, safe='')}", container, key)

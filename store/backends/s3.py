@@ -12,7 +12,9 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, AsyncIterable, AsyncIterator, Mapping
+from urllib.parse import quote
 
 import anyio
 import boto3
@@ -21,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTT
 
 from ..config import Location
 from ..errors import StoreError
-from . import UPLOAD_ID
+from . import UPLOAD_ID, checked_prefix, prefixed_url
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +54,18 @@ class S3Settings:
     part_size: int = DEFAULT_PART_SIZE
     # Make missing buckets on first use: for the demo and tests, never for a real deployment.
     create_buckets: bool = False
+    # Where files stored public are read (a CDN in front of the buckets), instead of S3's own URL.
+    public_url_prefix: str | None = None
 
     @classmethod
     def from_location(cls, location: Location) -> "S3Settings":
         settings = dict(location.settings)
-        # Reserved for the direct S3 URL of a file stored with access 'public': the Blob has no
-        # field for it yet, so the setting is accepted and not used.
-        settings.pop("public_url_prefix", None)
         unknown = sorted(set(settings) - {f for f in cls.__dataclass_fields__})
         where = f"location {location.name!r} (backend s3)"
         if unknown:
-            known = ", ".join(sorted([*cls.__dataclass_fields__, "public_url_prefix", "containers"]))
+            known = ", ".join(sorted([*cls.__dataclass_fields__, "containers"]))
             raise ValueError(f"{where}: unknown setting {', '.join(unknown)}; known settings: {known}")
+        checked_prefix(where, settings.get("public_url_prefix"))
         for name in ("endpoint_url", "region", "access_key_id", "secret_access_key"):
             if not isinstance(settings.get(name, ""), str):
                 raise ValueError(f"{where}: {name} must be a string")
@@ -88,13 +90,7 @@ class S3Backend:
         self._clients: dict[str | None, Any] = {}
         self._created: set[str] = set()
         self._lock = threading.Lock()
-        # storeRegion comes from clients: only real regions (and the location's own) get a client,
-        # so that the cache of clients stays small.
-        session = boto3.session.Session()
-        self._regions = {self.settings.region} | {
-            region for partition in session.get_available_partitions()
-            for region in session.get_available_regions("s3", partition)
-        }
+        _aws_regions()  # read once, at start rather than on the first request that names a region
 
     # --- S3 calls -------------------------------------------------------------------------------
 
@@ -125,8 +121,7 @@ class S3Backend:
             return client
 
     def check_region(self, region: str | None) -> None:
-        if region is not None and region not in self._regions:
-            raise StoreError(400, f"storeRegion {region!r} is not an S3 region this store knows")
+        check_region(self.settings, region)
 
     def call_blocking(self, operation: str, region: str | None = None, **params: Any) -> Any:
         """One S3 operation, in the calling (worker) thread. S3's refusals and an endpoint that
@@ -183,9 +178,10 @@ class S3Backend:
                                    "or give the store process AWS credentials")
         return StoreError(502, f"{where}: S3 request failed: {exc}")
 
-    async def stream(self, bucket: str, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def stream(self, bucket: str, key: str, start: int, end: int,
+                     region: str | None = None) -> AsyncIterator[bytes]:
         """Bytes start..end inclusive of one object, in chunks as they arrive."""
-        response = await self.call("get_object", Bucket=bucket, Key=key, Range=f"bytes={start}-{end}")
+        response = await self.call("get_object", region, Bucket=bucket, Key=key, Range=f"bytes={start}-{end}")
         body = response["Body"]
 
         def read() -> bytes:
@@ -211,11 +207,47 @@ class S3Backend:
         self.check_region(region)
         return S3Writer(self, container, key, public, region)
 
-    def read(self, container: str, key: str, start: int, end: int) -> AsyncIterator[bytes]:
-        return self.stream(container, key, start, end)
+    def read(self, container: str, key: str, start: int, end: int, *, public: bool = False,
+             region: str | None = None) -> AsyncIterator[bytes]:
+        return self.stream(container, key, start, end, region)
 
-    async def delete(self, container: str, key: str) -> None:
-        await self.call("delete_object", Bucket=container, Key=key)
+    async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
+        await self.call("delete_object", region, Bucket=container, Key=key)
+
+    def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
+        """The object's own URL: on the endpoint, bucket first, as the store addresses it there; on
+        AWS, at the bucket's host name in its region."""
+        if self.settings.public_url_prefix:
+            return prefixed_url(self.settings.public_url_prefix, container, key)
+        if self.settings.endpoint_url:
+            return prefixed_url(self.settings.endpoint_url, container, key)
+        region = region or self.settings.region or "us-east-1"
+        if "." in container:  # a host name with more labels than AWS's certificate covers
+            return prefixed_url(f"https://s3.{region}.amazonaws.com", container, key)
+        return f"https://{container}.s3.{region}.amazonaws.com/{quote(key)}"
+
+
+@functools.lru_cache(maxsize=1)
+def _aws_regions() -> frozenset[str]:
+    session = boto3.session.Session()
+    return frozenset(region for partition in session.get_available_partitions()
+                     for region in session.get_available_regions("s3", partition))
+
+
+def check_region(settings: S3Settings, region: str | None) -> None:
+    """storeRegion comes from clients: only real regions (and the location's own) get a client, so
+    that the cache of clients stays small."""
+    if region is not None and region != settings.region and region not in _aws_regions():
+        raise StoreError(400, f"storeRegion {region!r} is not an S3 region this store knows")
+
+
+def check_options(location: Location, *, public: bool = False, region: str | None = None) -> None:
+    # Any object may be public: its ACL says so.
+    check_region(S3Settings.from_location(location), region)
+
+
+def open_backend(location: Location, data_dir: Path) -> S3Backend:
+    return S3Backend(location)
 
 
 def _acl(public: bool) -> dict[str, str]:
