@@ -54,6 +54,7 @@ from typing import Any, Callable, Iterator
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from picker.engine import DEFAULT_CHUNK_SIZE
+from picker.upload import UploadOptions
 from tests.servers import BROWSER, Store, free_port, run_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,8 +67,8 @@ THROUGHPUT_VS_CURL = 0.85
 THROUGHPUT_VS_TUS_JS = 1.0
 MEMORY_LIMIT = 64 * MiB
 MIN_FREE_DISK = 10 * GiB
-# How many files the picker uploads at once; picker/web/session.py imports `js`, so it is read, not imported.
-PARALLEL_FILES = int(re.search(r"^PARALLEL_FILES = (\d+)$", (ROOT / "picker" / "web" / "session.py").read_text(), re.M)[1])
+# How many files the picker uploads at once by default.
+PARALLEL_FILES = UploadOptions().parallel_files
 
 
 @dataclass(frozen=True)

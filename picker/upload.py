@@ -36,14 +36,21 @@ def upload_metadata(api_key: str, call: PickCall) -> dict[str, str | None]:
 
 # How the picker's resumable uploads behave, as a page sets it with filepicker.setUploadOptions():
 # the chunk size (a proxy in front of the store may cap request bodies, as nginx's
-# client_max_body_size does) and the retry policy. Not per pick: one page, one store.
-UPLOAD_OPTION_KEYS = ("chunkSize", "retries", "retryDelay", "maxRetryDelay")
+# client_max_body_size does), the retry policy, how many files upload at once and the chunks'
+# checksum algorithm. Not per pick: one page, one store.
+UPLOAD_OPTION_KEYS = ("chunkSize", "retries", "retryDelay", "maxRetryDelay", "parallelFiles", "checksum")
+PARALLEL_FILES = 4
+MAX_PARALLEL_FILES = 32
+CHECKSUM = "sha256"
+CHECKSUMS = ("sha256", "sha1")  # what crypto.subtle computes and every tus store with checksums verifies
 
 
 @dataclass(frozen=True)
 class UploadOptions:
     chunk_size: int = DEFAULT_CHUNK_SIZE
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    parallel_files: int = PARALLEL_FILES
+    checksum: str = CHECKSUM
     warnings: tuple[str, ...] = ()
 
 
@@ -56,10 +63,20 @@ def _milliseconds(raw: Mapping[str, Any], name: str, default_seconds: float) -> 
     return value / 1000
 
 
+def _checksum(raw: Mapping[str, Any]) -> str:
+    value = raw.get("checksum")
+    if value is None:
+        return CHECKSUM
+    if not isinstance(value, str) or value.lower() not in CHECKSUMS:
+        raise FPError(BAD_PARAMETERS, f"upload option 'checksum' must be one of {', '.join(map(repr, CHECKSUMS))}, got {value!r}")
+    return value.lower()
+
+
 def parse_upload_options(raw: Any) -> UploadOptions:
-    """filepicker.setUploadOptions({chunkSize: bytes, retries: n, retryDelay: ms, maxRetryDelay: ms}):
-    retries is how many consecutive failures without progress are retried before onError; the
-    delay before retry n is retryDelay * 2^(n-1), at most maxRetryDelay, of which half is random."""
+    """filepicker.setUploadOptions({chunkSize: bytes, retries: n, retryDelay: ms, maxRetryDelay: ms,
+    parallelFiles: n, checksum: "sha256" | "sha1"}): retries is how many consecutive failures without
+    progress are retried before onError; the delay before retry n is retryDelay * 2^(n-1), at most
+    maxRetryDelay, of which half is random; parallelFiles is how many files upload at once."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -67,6 +84,7 @@ def parse_upload_options(raw: Any) -> UploadOptions:
     defaults = RetryPolicy()
     chunk_size = _integer(raw, "chunkSize", 1)
     retries = _integer(raw, "retries", 0, 100)
+    parallel_files = _integer(raw, "parallelFiles", 1, MAX_PARALLEL_FILES)
     base = _milliseconds(raw, "retryDelay", defaults.base)
     cap = _milliseconds(raw, "maxRetryDelay", max(defaults.cap, base))
     if cap < base:
@@ -78,5 +96,7 @@ def parse_upload_options(raw: Any) -> UploadOptions:
     return UploadOptions(
         chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
         retry=RetryPolicy(max_retries=defaults.max_retries if retries is None else retries, base=base, cap=cap),
+        parallel_files=parallel_files or PARALLEL_FILES,
+        checksum=_checksum(raw),
         warnings=warnings,
     )

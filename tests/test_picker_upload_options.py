@@ -33,6 +33,13 @@ def test_a_retry_delay_above_the_default_cap_raises_the_cap_with_it():
     assert parse_upload_options({"retryDelay": 60_000}).retry.cap == 60.0
 
 
+def test_files_at_once_and_the_checksum_algorithm():
+    defaults = parse_upload_options({})
+    assert (defaults.parallel_files, defaults.checksum) == (4, "sha256")
+    options = parse_upload_options({"parallelFiles": "8", "checksum": "SHA1"})
+    assert (options.parallel_files, options.checksum) == (8, "sha1")
+
+
 def test_zero_retries_fail_at_the_first_error():
     assert parse_upload_options({"retries": 0}).retry.max_retries == 0
 
@@ -48,6 +55,10 @@ def test_zero_retries_fail_at_the_first_error():
         ({"retryDelay": "fast"}, "retryDelay"),
         ({"retryDelay": -5}, "retryDelay"),
         ({"maxRetryDelay": 10, "retryDelay": 100}, "maxRetryDelay"),
+        ({"parallelFiles": 0}, "parallelFiles"),
+        ({"parallelFiles": 33}, "parallelFiles"),
+        ({"checksum": "md5"}, "checksum"),
+        ({"checksum": False}, "checksum"),
         (42, "setUploadOptions"),
     ],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 import js
 from pyodide.ffi import JsProxy
@@ -23,9 +23,11 @@ from .dialog import Dialog
 from .tus import Remembered, upload_file
 
 LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
-PARALLEL_FILES = 4
+# How many files' first bytes are read at once to find their types.
+PARALLEL_READS = 16
 MOBILE_WIDTH = 768
 SOURCES = {"COMPUTER": ComputerSource}
+T = TypeVar("T")
 
 
 def to_js_value(value: Any) -> Any:
@@ -52,6 +54,17 @@ async def describe(file: Any) -> PickedFile:
     if declared in GENERIC:
         head = bytes((await file.slice(0, HEAD_BYTES).arrayBuffer()).to_py())
     return PickedFile(str(file.name), int(file.size), real_type(declared, head))
+
+
+async def bounded(limit: int, work: list[Awaitable[T]]) -> list[T]:
+    """The results of `work` in order, at most `limit` of them running at a time."""
+    slots = asyncio.Semaphore(limit)
+
+    async def one(item: Awaitable[T]) -> T:
+        async with slots:
+            return await item
+
+    return list(await asyncio.gather(*(one(item) for item in work)))
 
 
 def is_mobile() -> bool:
@@ -132,7 +145,7 @@ class PickSession:
     async def accept(self, chosen: Sequence[Chosen]) -> None:
         files = [c.file for c in chosen]
         self.relative_paths = [c.relative_path for c in chosen]
-        described = [await describe(f) for f in files]
+        described = await bounded(PARALLEL_READS, [describe(f) for f in files])
         problem = self.rejection(described)
         if problem:
             self.dialog.show_error(problem)
@@ -148,15 +161,10 @@ class PickSession:
         await self.upload_all(files, progress)
 
     async def upload_all(self, files: list[Any], progress: list[FileProgress]) -> None:
-        slots = asyncio.Semaphore(PARALLEL_FILES)
         self.dialog.announce(self.catalog.t("status.uploading", count=len(files)))
-
-        async def one(index: int) -> dict:
-            async with slots:
-                return await self.upload(index, files[index], progress[index])
-
+        uploads = [self.upload(i, files[i], progress[i]) for i in range(len(files))]
         try:
-            blobs = await asyncio.gather(*(one(i) for i in range(len(files))))
+            blobs = await bounded(self.upload_options.parallel_files, uploads)
         except FPError as error:
             self.dialog.show_error(error.message)
             # The pick has failed and the page hears it now; the dialog stays open so that the
@@ -180,6 +188,7 @@ class PickSession:
                 self.remembered,
                 chunk_size=self.upload_options.chunk_size,
                 retry=self.upload_options.retry,
+                checksum=self.upload_options.checksum,
             )
         except FPError as error:
             self.dialog.fail_file(index)

@@ -97,11 +97,12 @@ async def upload_file(
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     retry: RetryPolicy | None = None,
+    checksum: str = "sha256",
 ) -> dict:
     key = fingerprint(str(file.name), int(file.size), int(file.lastModified), mimetype, endpoint)
     upload = Upload(
         endpoint, str(file.name), mimetype, int(file.size),
-        metadata=metadata, upload_url=remembered.get(key), checksum_algorithm="sha256",
+        metadata=metadata, upload_url=remembered.get(key), checksum_algorithm=checksum,
         chunk_size=chunk_size, retry=retry,
     )
     # The next chunk's checksum, computed while this chunk uploads: reading and hashing a chunk takes
