@@ -211,7 +211,8 @@ def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore", m
         open_to=open_to,
         language=_string(raw, "language"),
         background_upload=_boolean(raw, "backgroundUpload", True),
-        hide=_boolean(raw, "hide", False),
+        # The reference: hide "works only for modal mode"; a window or an iframe shows the upload.
+        hide=_boolean(raw, "hide", False) and container == "modal",
         webcam=_webcam(raw),
         policy=_string(raw, "policy"),
         signature=_string(raw, "signature"),

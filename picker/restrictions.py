@@ -1,8 +1,10 @@
-"""Which files a pick accepts: mimetype and extension filters."""
+"""Which files a pick accepts: mimetype and extension filters, and whether dropped folders are
+taken."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from .options import PickerOptions
 
@@ -54,3 +56,21 @@ def is_accepted(options: PickerOptions, file: PickedFile) -> bool:
     if options.extensions:
         return file.name.lower().endswith(options.extensions)
     return True
+
+
+@dataclass(frozen=True)
+class DroppedEntry:
+    """One item of a drop, as the browser's entry for it describes it."""
+
+    name: str
+    is_directory: bool
+
+
+def folder_refusal(options: PickerOptions, dropped: Sequence[DroppedEntry], t: Callable[..., str]) -> str | None:
+    """The message refusing the folders of a drop, in the user's language (`t` looks messages
+    up); None when the drop has no folder or the pick takes folders (`folders` is on, which it
+    only is with `multiple`)."""
+    folders = [entry.name for entry in dropped if entry.is_directory]
+    if not folders or options.folders:
+        return None
+    return t("error.folders", count=len(folders), names=", ".join(folders))

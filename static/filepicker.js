@@ -36,8 +36,19 @@
     document.head.appendChild(core);
   }
 
+  // Pages pass null for "not set" ({mimetype: config.type || null}, pickAndStore(null, null, ...)),
+  // and the old library took it so: null becomes undefined, which the picker reads as left out.
+  function withoutNulls(value) {
+    if (value === null) return undefined;
+    if (Array.isArray(value)) return value.map(withoutNulls);
+    if (Object.prototype.toString.call(value) !== "[object Object]") return value;
+    var copy = {};
+    Object.keys(value).forEach(function (key) { copy[key] = withoutNulls(value[key]); });
+    return copy;
+  }
+
   function call(method, args) {
-    args = Array.prototype.slice.call(args);
+    args = Array.prototype.slice.call(args).map(withoutNulls);
     if (!apiKey) {
       var message = "No API key: call filepicker.setKey('YOUR_API_KEY') before filepicker." + method + "()";
       var onError = args.filter(function (a) { return typeof a === "function"; })[1];

@@ -258,6 +258,151 @@ def test_a_non_string_policy_is_a_400_naming_the_option():
     assert "policy" in caught.value.message
 
 
+def bad(options: dict, *words: str, method: str = "pickAndStore") -> None:
+    """Parsing `options` is a 400 whose message has every one of `words`."""
+    with pytest.raises(FPError) as caught:
+        parse_picker_options(options, method=method)
+    assert caught.value.code == BAD_PARAMETERS
+    for word in words:
+        assert word in caught.value.message
+
+
+@pytest.mark.parametrize("name, field", [("maxSize", "max_size"), ("maxFiles", "max_files")])
+def test_limits_are_unset_by_default(name, field):
+    assert getattr(parse_picker_options({}), field) is None
+
+
+@pytest.mark.parametrize("value", [10485760, "10485760", " 10485760 ", "+10485760", 10485760.0])
+def test_max_size_as_a_number_or_a_string_of_one(value):
+    assert parse_picker_options({"maxSize": value}).max_size == 10485760
+
+
+@pytest.mark.parametrize("value", [0, -1, "-5", "10MB", "1.5", 1.5, True, [1], {"mb": 1}])
+def test_an_invalid_max_size_is_a_400_naming_the_option(value):
+    bad({"maxSize": value}, "'maxSize'", "whole number from 1")
+
+
+@pytest.mark.parametrize("value, expected", [(5, 5), ("5", 5), (1, 1)])
+def test_max_files_as_a_number_or_a_string_of_one(value, expected):
+    assert parse_picker_options({"maxFiles": value}).max_files == expected
+
+
+@pytest.mark.parametrize("value", [0, -2, "many", 2.5, False])
+def test_an_invalid_max_files_is_a_400_naming_the_option(value):
+    bad({"maxFiles": value}, "'maxFiles'")
+
+
+@pytest.mark.parametrize(
+    "options, method, expected",
+    [
+        ({"folders": True, "multiple": True}, "pickAndStore", True),
+        ({"folders": "true", "multiple": True}, "pickAndStore", True),
+        ({"folders": True}, "pickMultiple", True),
+        ({"folders": True}, "pickAndStore", False),  # only with multiple, as the reference says
+        ({"folders": True}, "pick", False),
+        ({"multiple": True}, "pickAndStore", False),  # off by default
+    ],
+)
+def test_folders_are_on_only_when_asked_for_with_multiple(options, method, expected):
+    assert parse_picker_options(options, method=method).folders is expected
+
+
+def test_an_invalid_folders_is_a_400_naming_the_option():
+    bad({"folders": "sometimes", "multiple": True}, "'folders'")
+
+
+def test_services_default_to_the_computer_opened_first():
+    options = parse_picker_options({})
+    assert (options.services, options.open_to) == (("COMPUTER",), "COMPUTER")
+
+
+@pytest.mark.parametrize("options", [{"service": "computer"}, {"services": ["COMPUTER", "Computer"]}, {"services": "COMPUTER"}])
+def test_services_are_case_insensitive_and_named_once(options):
+    assert parse_picker_options(options).services == ("COMPUTER",)
+
+
+@pytest.mark.parametrize("open_to", ["COMPUTER", "computer", ["COMPUTER"], ["computer", "BOX"]])
+def test_open_to_as_a_name_or_a_list_of_them(open_to):
+    assert parse_picker_options({"services": ["COMPUTER"], "openTo": open_to}).open_to == "COMPUTER"
+
+
+def test_an_unknown_service_is_a_400_naming_it():
+    bad({"services": ["COMPUTER", "FACEBOK"]}, "'FACEBOK'", "unknown service")
+
+
+@pytest.mark.parametrize("name", ["BOX", "FTP", "URL", "CUSTOMSOURCE", "WEBCAM"])
+def test_a_service_not_built_yet_is_a_400_saying_so(name):
+    bad({"services": ["COMPUTER", name]}, repr(name), "not available", "COMPUTER")
+
+
+@pytest.mark.parametrize("open_to", ["BOX", 3, ["NOPE"]])
+def test_open_to_outside_the_services_is_a_400_naming_the_option(open_to):
+    bad({"openTo": open_to}, "'openTo'", "COMPUTER")
+
+
+@pytest.mark.parametrize("value, expected", [(None, True), (True, True), (False, False), ("false", False)])
+def test_background_upload_is_on_unless_turned_off(value, expected):
+    assert parse_picker_options({"backgroundUpload": value}).background_upload is expected
+
+
+def test_an_invalid_background_upload_is_a_400_naming_the_option():
+    bad({"backgroundUpload": "later"}, "'backgroundUpload'")
+
+
+@pytest.mark.parametrize(
+    "options, mobile, expected",
+    [
+        ({}, False, False),
+        ({"hide": True}, False, True),
+        ({"hide": "true", "container": "modal"}, True, True),
+        # The reference: hide "works only for modal mode".
+        ({"hide": True, "container": "window"}, False, False),
+        ({"hide": True, "container": "picker-frame"}, False, False),
+        ({"hide": True}, True, False),  # a phone's default container is a window
+    ],
+)
+def test_hide_applies_to_the_modal_only(options, mobile, expected):
+    assert parse_picker_options(options, mobile=mobile).hide is expected
+
+
+def test_an_invalid_hide_is_a_400_naming_the_option():
+    bad({"hide": 1}, "'hide'")
+
+
+def test_webcam_defaults_are_the_references():
+    webcam = parse_picker_options({}).webcam
+    assert (webcam.video_res, webcam.audio_len, webcam.video_len, webcam.dim) == ("640x480", 3600, 3600, None)
+
+
+def test_webcam_values_as_numbers_or_strings():
+    options = parse_picker_options({"webcam": {"videoRes": "1280x720", "audioLen": "120", "videoLen": 5400}, "webcamDim": [1280, 720]})
+    webcam = options.webcam
+    assert (webcam.video_res, webcam.audio_len, webcam.video_len, webcam.dim) == ("1280x720", 120, 5400, (1280, 720))
+
+
+def test_webcam_dim_may_also_sit_inside_webcam():
+    assert parse_picker_options({"webcam": {"webcamDim": ["640", 480]}}).webcam.dim == (640, 480)
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"webcam": {"videoRes": "800x600"}}, ["webcam.videoRes", "'320x240'", "'640x480'", "'1280x720'"]),
+        ({"webcam": {"audioLen": 0}}, ["'audioLen'", "1 to 5400"]),
+        ({"webcam": {"videoLen": "5401"}}, ["'videoLen'", "1 to 5400"]),
+        ({"webcam": "on"}, ["'webcam'"]),
+        ({"webcamDim": [1280]}, ["'webcamDim'"]),
+        ({"webcamDim": [0, 720]}, ["'width'"]),
+    ],
+)
+def test_an_invalid_webcam_value_is_a_400_naming_it(options, words):
+    bad(options, *words)
+
+
+def test_a_non_string_language_is_a_400_naming_the_option():
+    bad({"language": ["es"]}, "'language'")
+
+
 # --- parse_store_options ------------------------------------------------------------------------
 
 

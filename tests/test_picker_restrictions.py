@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from picker.options import PickerOptions, parse_picker_options
-from picker.restrictions import PickedFile, accept_attribute, is_accepted, mimetype_matches
+from picker.i18n import load_catalog
+from picker.restrictions import (
+    DroppedEntry, PickedFile, accept_attribute, folder_refusal, human_size, is_accepted, mimetype_matches,
+)
+
+
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+ENGLISH = load_catalog("en", LOCALES)
 
 
 def file(name: str, mimetype: str = "", size: int = 10) -> PickedFile:
@@ -123,3 +132,47 @@ def test_multi_part_extensions():
     options = parse_picker_options({"extension": ".tar.gz"})
     assert is_accepted(options, file("backup.tar.gz")) is True
     assert is_accepted(options, file("backup.gz")) is False
+
+
+# --- dropped folders ----------------------------------------------------------------------------
+
+FOLDERS_ON = parse_picker_options({"folders": True, "multiple": True})
+
+
+def test_a_dropped_folder_is_refused_naming_it_when_folders_are_off():
+    dropped = [DroppedEntry("album", True), DroppedEntry("a.png", False)]
+    assert folder_refusal(PickerOptions(), dropped, ENGLISH.t) == "Folders cannot be picked here: album is a folder."
+
+
+def test_every_dropped_folder_is_named():
+    dropped = [DroppedEntry("2025", True), DroppedEntry("2026", True)]
+    assert folder_refusal(PickerOptions(), dropped, ENGLISH.t) == "Folders cannot be picked here: 2025, 2026 are folders."
+
+
+def test_folders_asked_for_without_multiple_are_still_refused():
+    options = parse_picker_options({"folders": True})
+    assert folder_refusal(options, [DroppedEntry("album", True)], ENGLISH.t) is not None
+
+
+@pytest.mark.parametrize("options", [PickerOptions(), FOLDERS_ON])
+def test_a_drop_of_files_only_is_not_refused(options):
+    assert folder_refusal(options, [DroppedEntry("a.png", False), DroppedEntry("b", False)], ENGLISH.t) is None
+    assert folder_refusal(options, [], ENGLISH.t) is None
+
+
+def test_folders_are_taken_when_folders_are_on():
+    assert folder_refusal(FOLDERS_ON, [DroppedEntry("album", True), DroppedEntry("a.png", False)], ENGLISH.t) is None
+
+
+# --- sizes in the user's units ------------------------------------------------------------------
+
+UNITS = ["B", "KB", "MB", "GB", "TB"]
+
+
+@pytest.mark.parametrize(
+    "size, text",
+    [(0, "0 B"), (1023, "1023 B"), (1024, "1 KB"), (1536, "1.5 KB"), (2048, "2 KB"), (10 * 1024 * 1024, "10 MB"),
+     (15 * 1024 * 1024 + 1, "15 MB"), (3 * 1024**3, "3 GB"), (5 * 1024**5, "5120 TB")],
+)
+def test_human_size(size, text):
+    assert human_size(size, UNITS) == text

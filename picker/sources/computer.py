@@ -9,7 +9,7 @@ from pyodide.ffi import create_once_callable
 
 from ..i18n import Catalog
 from ..options import PickerOptions
-from ..restrictions import accept_attribute
+from ..restrictions import DroppedEntry, accept_attribute, folder_refusal
 from ..web.dom import Listeners, el
 from . import Chosen, Picked, Refuse
 
@@ -58,11 +58,12 @@ class ComputerSource:
             if not event.dataTransfer:
                 return
             # Entries must be taken while the drop event lasts; the folders are read afterwards.
-            entries = [item.webkitGetAsEntry() for item in event.dataTransfer.items if item.kind == "file"]
-            folders = [str(e.name) for e in entries if e and e.isDirectory]
-            if folders and not self.options.folders:
-                refuse(self.t("error.folders", count=len(folders), names=", ".join(folders)))
-            elif folders:
+            entries = [e for e in (item.webkitGetAsEntry() for item in event.dataTransfer.items if item.kind == "file") if e]
+            dropped = [DroppedEntry(str(e.name), bool(e.isDirectory)) for e in entries]
+            refusal = folder_refusal(self.options, dropped, self.t)
+            if refusal:
+                refuse(refusal)
+            elif any(d.is_directory for d in dropped):
                 asyncio.ensure_future(self._dropped_folders(entries, picked))
             else:
                 files = list(event.dataTransfer.files)
@@ -85,8 +86,7 @@ class ComputerSource:
     async def _dropped_folders(self, entries: list[Any], picked: Picked) -> None:
         chosen: list[Chosen] = []
         for entry in entries:
-            if entry:
-                chosen.extend(await _walk(entry))
+            chosen.extend(await _walk(entry))
         if chosen:
             picked(chosen)
 
