@@ -227,7 +227,7 @@ class Upload:
         if self._wait is not None:
             wait, self._wait = Wait(self._wait), None
             return wait
-        if self._step is _Step.PATCH and self.checksum_algorithm and not self._has_checksum():
+        if self._sends_chunk() and self.checksum_algorithm and not self._has_checksum():
             return ComputeChecksum(self.checksum_algorithm, self._chunk())
         self._in_flight = self._request()
         return self._in_flight
@@ -291,6 +291,14 @@ class Upload:
     def _chunk(self) -> tuple[int, int]:
         return (self.offset, min(self.offset + self.chunk_size, self.size))
 
+    def _sends_chunk(self) -> bool:
+        """Whether the next request carries the chunk at the offset: a PATCH, or a creation with upload."""
+        return self._step is _Step.PATCH or (self._step is _Step.CREATE and self.upload_with_creation and self.size > 0)
+
+    def _checksum_header(self, headers: dict[str, str]) -> None:
+        if self._checksum is not None and self._has_checksum():
+            headers["Upload-Checksum"] = f"{self.checksum_algorithm} {base64.b64encode(self._checksum[1]).decode()}"
+
     def _has_checksum(self) -> bool:
         return self._checksum is not None and self._checksum[0] == self._chunk()
 
@@ -301,16 +309,16 @@ class Upload:
             encoded = encode_metadata(self.metadata)
             if encoded:
                 headers["Upload-Metadata"] = encoded
-            if self.upload_with_creation and self.size > 0:
+            if self._sends_chunk():
                 headers["Content-Type"] = OFFSET_STREAM
+                self._checksum_header(headers)
                 return Request("POST", self.endpoint, headers, self._chunk())
             return Request("POST", self.endpoint, headers)
         assert self.upload_url is not None  # every other step follows a creation or a remembered URL
         if self._step is _Step.PATCH:
             headers["Upload-Offset"] = str(self.offset)
             headers["Content-Type"] = OFFSET_STREAM
-            if self._checksum is not None and self._has_checksum():
-                headers["Upload-Checksum"] = f"{self.checksum_algorithm} {base64.b64encode(self._checksum[1]).decode()}"
+            self._checksum_header(headers)
             return Request("PATCH", self.upload_url, headers, self._chunk())
         return Request(self._step.value, self.upload_url, headers)
 
@@ -366,8 +374,9 @@ class Upload:
             # A tus server other than pickstore (GET on an upload is no tus request): it holds every
             # byte but has no Blob to give, so the Blob says what tus does: where the upload is.
             self._finished = Done(self._tus_blob())
-        elif self._step is _Step.PATCH and response.status == CHECKSUM_MISMATCH:
-            # The chunk was damaged on the way and the store kept none of it: send it again now.
+        elif self._sends_chunk() and response.status == CHECKSUM_MISMATCH:
+            # The chunk was damaged on the way and the store kept none of it (nor, on a creation,
+            # the upload): send it again now.
             self._retry(refusal(response), at_once=True)
         elif response.status >= 500 or response.status in CONFLICT_OR_LOCKED:
             self._retry(refusal(response))

@@ -54,6 +54,8 @@ class TusStore:
         assert request.headers["Tus-Resumable"] == "1.0.0"
         body = file[slice(*request.file_slice)] if request.file_slice else b""
         if request.method == "POST":
+            if request.file_slice and not self.checksum_matches(request, body):
+                return Response(460, {}, "checksum mismatch")  # and no upload is made
             upload_id = self.create(int(request.headers["Upload-Length"]), body)
             headers = {"Location": f"/api/upload/{upload_id}"}  # relative, as tusd sends it
             if request.file_slice:
@@ -69,10 +71,8 @@ class TusStore:
         if request.method == "PATCH":
             if int(request.headers["Upload-Offset"]) != len(upload["data"]):
                 return Response(409, {}, "offset mismatch")
-            if "Upload-Checksum" in request.headers:
-                algorithm, digest = request.headers["Upload-Checksum"].split(" ")
-                if base64.b64decode(digest) != hashlib.new(algorithm, body).digest():
-                    return Response(460, {}, "checksum mismatch")
+            if not self.checksum_matches(request, body):
+                return Response(460, {}, "checksum mismatch")
             upload["data"] += body
             headers = {"Upload-Offset": str(len(upload["data"]))}
             if len(upload["data"]) == upload["length"] and self.blob_in_final_patch:
@@ -83,6 +83,14 @@ class TusStore:
         assert request.method == "DELETE"
         del self.uploads[upload_id]
         return Response(204, {})
+
+
+    @staticmethod
+    def checksum_matches(request: Request, body: bytes) -> bool:
+        if "Upload-Checksum" not in request.headers:
+            return True
+        algorithm, digest = request.headers["Upload-Checksum"].split(" ")
+        return base64.b64decode(digest) == hashlib.new(algorithm, body).digest()
 
 
 def new_upload(size: int = len(FILE), **options: Any) -> Upload:
@@ -326,6 +334,25 @@ def test_a_checksum_mismatch_resends_the_same_chunk_at_once():
     assert isinstance(again, Request)
     assert (again.method, again.file_slice, again.headers) == ("PATCH", (0, 4), first.headers)
     assert again.headers["Upload-Checksum"] == "sha256 AQI="
+
+
+def test_creation_with_upload_carries_the_first_chunks_checksum():
+    store = TusStore()
+    outcome, actions = run(new_upload(size=3, upload_with_creation=True, checksum_algorithm="sha1"), store, FILE[:3])
+    assert isinstance(actions[0], ComputeChecksum) and actions[0].file_slice == (0, 3)
+    [post] = store.requests
+    assert post.headers["Upload-Checksum"] == "sha1 " + base64.b64encode(hashlib.sha1(FILE[:3]).digest()).decode()
+    assert isinstance(outcome, Done) and store.uploads["1"]["data"] == FILE[:3]
+
+
+def test_a_creation_with_upload_refused_for_its_checksum_is_made_again_at_once():
+    upload = new_upload(size=3, upload_with_creation=True, checksum_algorithm="sha256")
+    checksum = upload.next_action()
+    upload.receive(checksum, Checksum(b"wrong"))
+    refused = answer(upload, 460, {}, "checksum mismatch")
+    assert refused.method == "POST"
+    again = upload.next_action()
+    assert isinstance(again, Request) and (again.method, again.file_slice) == ("POST", (0, 3))
 
 
 def test_a_checksum_that_keeps_mismatching_fails_after_the_retry_limit():

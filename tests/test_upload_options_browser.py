@@ -82,3 +82,20 @@ def test_every_chunk_carries_the_checksum_the_page_chose(page, store, host, sour
     assert bodies == data and len(seen["checksums"]) == 3
     for header, body in seen["checksums"]:
         assert header == f"{name} " + base64.b64encode(hashlib.new(name, body).digest()).decode()
+
+
+def test_a_small_file_goes_in_its_creation_request_with_its_checksum(page, host, tmp_path):
+    path = tmp_path / "note.bin"
+    path.write_bytes(os.urandom(10 * KIB))
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r) if "/api/upload" in r.url else None)
+    open_host(page, host)
+    start_pick(page, "pickAndStore", {}, {})
+    choose_files(page, [path])
+    result = outcome(page)
+    assert result["kind"] == "success", result
+    assert result["value"]["sha256"] == sha256(path.read_bytes())
+    [post] = sent  # one request: no PATCH follows
+    assert post.method == "POST" and post.post_data_buffer == path.read_bytes()
+    digest = base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+    assert post.headers["upload-checksum"] == f"sha256 {digest}"

@@ -18,6 +18,9 @@ from ..errors import FPError
 from ..progress import FileProgress
 
 SUBTLE_NAMES = {"sha256": "SHA-256", "sha1": "SHA-1"}
+# A file up to this size goes in its creation request (tus creation-with-upload): one request, not
+# two. Larger files are created first, so that a refusal comes before their bytes are sent.
+WITH_CREATION = 1024 * 1024
 
 
 def _headers(raw: str) -> dict[str, str]:
@@ -103,7 +106,7 @@ async def upload_file(
     upload = Upload(
         endpoint, str(file.name), mimetype, int(file.size),
         metadata=metadata, upload_url=remembered.get(key), checksum_algorithm=checksum,
-        chunk_size=chunk_size, retry=retry,
+        chunk_size=chunk_size, retry=retry, upload_with_creation=int(file.size) <= min(chunk_size, WITH_CREATION),
     )
     # The next chunk's checksum, computed while this chunk uploads: reading and hashing a chunk takes
     # tens of ms (benchmarked in bench/uploads.py) that would otherwise leave the connection idle.
