@@ -54,7 +54,7 @@ from typing import Any, Callable, Iterator
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from picker.engine import DEFAULT_CHUNK_SIZE
-from picker.upload import UploadOptions
+from picker.upload import STREAMED_CHUNK_SIZE, UploadOptions
 from tests.servers import BROWSER, Store, free_port, run_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,7 @@ function outcome(kind) {
 }
 // A click is a user gesture, as on a real page.
 document.getElementById("open").addEventListener("click", function () {
+  if (window.uploadOptions) filepicker.setUploadOptions(window.uploadOptions);
   filepicker.pickAndStore(window.pickerOptions || {}, {}, outcome("success"), outcome("error"),
                           function () { window.bench.progress++; });
 });
@@ -126,6 +127,7 @@ function outcome(kind) {
   };
 }
 document.getElementById("open").addEventListener("click", function () {
+  if (window.uploadOptions) filepicker.setUploadOptions(window.uploadOptions);
   filepicker.pickAndStore(window.pickerOptions || {}, {}, outcome("success"), outcome("error"),
                           function () { window.bench.progress++; });
 });
@@ -156,7 +158,9 @@ document.getElementById("files").addEventListener("change", function (event) {
       new tus.Upload(file, {
         endpoint: options.endpoint,
         chunkSize: options.chunkSize,
+        parallelUploads: options.parts,
         metadata: metadata,
+        metadataForPartialUploads: {apikey: "demo"},
         onProgress: function () { window.bench.progress++; },
         onSuccess: function (payload) { blobs[i] = JSON.parse(payload.lastResponse.getBody()); resolve(); },
         onError: reject,
@@ -317,6 +321,33 @@ class Run:
     picked: float = 0.0  # performance.now() at the pick, ms
     rows: dict | None = None  # when the picker's dialog listed the files: {first, last, count}
     requests: list[dict] | None = None  # Resource Timing of the tus requests
+    cpu: tuple[float, float] | None = None  # CPU seconds during the run: the whole machine's, the store's
+
+
+class CpuMeter:
+    """CPU seconds spent between start() and stop(): by the whole machine, and by the store (the
+    process whose pid STORE_PID holds, when set)."""
+
+    def start(self) -> None:
+        self.began = (busy_seconds(), cpu_seconds(STORE_PID) if STORE_PID else 0.0)
+
+    def stop(self) -> tuple[float, float]:
+        return busy_seconds() - self.began[0], (cpu_seconds(STORE_PID) if STORE_PID else 0.0) - self.began[1]
+
+
+STORE_PID: int | None = None
+
+
+def busy_seconds() -> float:
+    """CPU seconds the machine has spent busy (all cores, not idle or waiting for I/O), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_for_result(page: Page, timeout_s: float, during: Callable[[], None] | None = None,
@@ -353,8 +384,9 @@ def open_picker(context: BrowserContext, pages: HostPages, errors: list[str], na
     return page
 
 
-def pick_in_picker(page: Page, paths: list[Path], options: dict) -> None:
-    page.evaluate("options => { window.pickerOptions = options; }", options)
+def pick_in_picker(page: Page, paths: list[Path], options: dict, upload_options: dict | None = None) -> None:
+    page.evaluate("([options, upload]) => { window.pickerOptions = options; window.uploadOptions = upload; }",
+                  [options, upload_options])
     page.click("#open")
     choose = page.locator("[data-pickstore] .choose")
     choose.wait_for(state="visible")
@@ -365,15 +397,20 @@ def pick_in_picker(page: Page, paths: list[Path], options: dict) -> None:
 
 
 def run_picker(browser: Browser, pages: HostPages, paths: list[Path], options: dict, timeout_s: float,
-               sampler: Callable[[BrowserContext, Page], Callable[[], None]] | None = None) -> Run:
+               sampler: Callable[[BrowserContext, Page], Callable[[], None]] | None = None,
+               upload_options: dict | None = None) -> Run:
     context = browser.new_context()
     errors: list[str] = []
     try:
         page = open_picker(context, pages, errors, "picker-memory" if sampler else "picker")
         during = sampler(context, page) if sampler else None
-        pick_in_picker(page, paths, options)
+        meter = CpuMeter()
+        meter.start()
+        pick_in_picker(page, paths, options, upload_options)
         result = _wait_for_result(page, timeout_s, during, every=0.5 if sampler else 0.05)
+        cpu = meter.stop()
         run = _finish(page, result, len(paths))
+        run.cpu = cpu
         if errors:
             raise RuntimeError(f"errors in the picker page: {errors}")
         return run
@@ -381,7 +418,8 @@ def run_picker(browser: Browser, pages: HostPages, paths: list[Path], options: d
         context.close()
 
 
-def run_tus_js(browser: Browser, pages: HostPages, store: Store, paths: list[Path], timeout_s: float) -> Run:
+def run_tus_js(browser: Browser, pages: HostPages, store: Store, paths: list[Path], timeout_s: float,
+               chunk_size: int = DEFAULT_CHUNK_SIZE, parts: int = 1) -> Run:
     context = browser.new_context()
     errors: list[str] = []
     try:
@@ -390,10 +428,15 @@ def run_tus_js(browser: Browser, pages: HostPages, store: Store, paths: list[Pat
         page.goto(f"{pages.url}/tus")
         page.wait_for_function("window.__ready !== undefined && window.tus !== undefined")
         page.evaluate("options => { window.tusOptions = options; }",
-                      {"endpoint": f"{store.url}/api/upload", "chunkSize": DEFAULT_CHUNK_SIZE, "parallel": PARALLEL_FILES})
+                      {"endpoint": f"{store.url}/api/upload", "chunkSize": chunk_size, "parallel": PARALLEL_FILES,
+                       "parts": parts})
+        meter = CpuMeter()
+        meter.start()
         page.set_input_files("#files", [str(p) for p in paths])
         result = _wait_for_result(page, timeout_s, every=0.05)
+        cpu = meter.stop()
         run = _finish(page, result, len(paths))
+        run.cpu = cpu
         if errors:
             raise RuntimeError(f"errors in the tus-js-client page: {errors}")
         return run
@@ -413,6 +456,8 @@ def run_curl_tus(store: Store, path: Path) -> Run:
     that curl sends at once instead of waiting for a 100 Continue (as browsers do)."""
     metadata = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
                         {"apikey": "demo", "filename": path.name, "filetype": "application/octet-stream"}.items())
+    meter = CpuMeter()
+    meter.start()
     start = time.perf_counter()
     created = _curl("-i", "-X", "POST", f"{store.url}/api/upload", "-H", "Tus-Resumable: 1.0.0",
                     "-H", f"Upload-Length: {path.stat().st_size}", "-H", f"Upload-Metadata: {metadata}")
@@ -420,15 +465,17 @@ def run_curl_tus(store: Store, path: Path) -> Run:
     body = _curl("-X", "PATCH", "-T", str(path), location, "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0",
                  "-H", "Content-Type: application/offset+octet-stream", "-H", "Expect:")
     seconds = time.perf_counter() - start
-    return Run(seconds, [json.loads(body)])
+    return Run(seconds, [json.loads(body)], cpu=meter.stop())
 
 
 def run_curl_store(store: Store, path: Path) -> Run:
     """The whole file in one POST /api/store."""
+    meter = CpuMeter()
+    meter.start()
     start = time.perf_counter()
     body = _curl("-X", "POST", "-T", str(path), f"{store.url}/api/store?key=demo&filename={path.name}", "-H", "Expect:",
                  "-H", "Content-Type: application/octet-stream")
-    return Run(time.perf_counter() - start, [json.loads(body)])
+    return Run(time.perf_counter() - start, [json.loads(body)], cpu=meter.stop())
 
 
 # --- memory --------------------------------------------------------------------------------------
@@ -545,18 +592,20 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
            memory_note: str, many: dict[str, list[Run]]) -> str:
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     big = sizes.big
-    names = {"picker": "picker", "tus-js": "tus-js-client", "curl-tus": "curl, tus (POST + one PATCH)",
-             "curl-store": "curl, POST /api/store"}
+    small, large = DEFAULT_CHUNK_SIZE // MiB, STREAMED_CHUNK_SIZE // MiB
+    names = {"picker": f"picker, http default ({small} MiB chunks, sha256 each)",
+             "picker-tls": f"picker, https default ({large} MiB chunks, no checksums)",
+             "tus-js": f"tus-js-client, {small} MiB chunks", "tus-js-large": f"tus-js-client, {large} MiB chunks",
+             "tus-js-parts": f"tus-js-client, 2 parallel parts joined by concatenation, {large} MiB chunks",
+             "curl-tus": "curl, tus (POST + one PATCH)", "curl-store": "curl, POST /api/store"}
     med = {k: statistics.median(r.seconds for r in runs) for k, runs in throughput.items()}
-    vs_curl = med["curl-tus"] / med["picker"]
-    vs_tus = med["tus-js"] / med["picker"]
     lines = [
         "## Uploads",
         "",
         "Uploads through the picker in headless Chromium against a real store process (local disk, in a",
         "temporary folder), from host pages on another loopback origin, one browser; a fresh browser",
         "context per browser run. The compared variants alternate run by run (the order rotates), and",
-        "the figures are medians. Other work was running on the machine: see the load averages.",
+        "the figures are medians. The browser, the store and curl share the machine's cores.",
         "",
         f"Machine: nproc {len(os.sched_getaffinity(0))}, {env['cpu']}, {env['mem_gib']:.0f} GiB RAM; load average "
         f"{env['load_start']:.1f} at start, {env['load_end']:.1f} at the end; headless Chromium {env['chromium']}, "
@@ -566,45 +615,62 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
         f"### Throughput: one {big / GiB:g} GiB file, N = {sizes.runs}",
         "",
         "Random bytes, in the OS file cache. *picker*: `pickAndStore({}, {})`, the file chosen in the",
-        "dialog's file chooser, timed in the page from the file input's `change` to `onSuccess`",
-        f"(tus, {DEFAULT_CHUNK_SIZE // MiB} MiB chunks, an sha256 `Upload-Checksum` per chunk). *tus-js-client* "
-        "4.3.1: the page's own file",
-        f"input, one `tus.Upload` with `chunkSize` {DEFAULT_CHUNK_SIZE // MiB} MiB (no checksums: tus-js-client has none), "
-        "timed from",
-        "`change` to `onSuccess`. *curl, tus*: the ceiling, the same store route and code as the",
-        "browsers' chunks: a creation `POST /api/upload`, then `curl -T file -X PATCH` of the whole file",
-        "in one request (`Expect:` emptied, as browsers send none), timed around both curl processes.",
-        "*curl, POST /api/store*: the whole file in one plain request, for information.",
+        "dialog's file chooser, timed in the page from the file input's `change` to `onSuccess`. Its",
+        "defaults depend on the store's scheme (docs/protocol.md): over plain http, as here, each chunk",
+        f"carries an sha256 `Upload-Checksum` and chunks are {small} MiB (each is read into memory to be hashed);",
+        f"over https, where TLS already checks every byte, there are no checksums and chunks are {large} MiB. The",
+        "*https default* row is the picker on this same http store with `setUploadOptions({checksum: false})`,",
+        "which gives it what an https store gets. *tus-js-client* 4.3.1 (no checksums: it has none): the",
+        "page's own file input, one `tus.Upload`, timed from `change` to `onSuccess`, at each of the picker's",
+        "chunk sizes, and once with `parallelUploads: 2` (two partial uploads joined by a final one).",
+        "*curl, tus*: the ceiling, the same store route and code as the browsers' chunks: a creation",
+        "`POST /api/upload`, then `curl -T file -X PATCH` of the whole file in one request (`Expect:`",
+        "emptied, as browsers send none), timed around both curl processes. *curl, POST /api/store*: the",
+        "whole file in one plain request, for information. *CPU*: CPU seconds spent from the pick to the",
+        "result by the whole machine (/proc/stat) and by the store process; the rest is mostly the",
+        "browser's (or curl's).",
         "",
-        "| variant | median | min | max | MB/s (median) |",
-        "|---|---:|---:|---:|---:|",
+        "| variant | median | min | max | MB/s (median) | CPU, machine | CPU, store |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for key in ("curl-tus", "curl-store", "tus-js", "picker"):
+    for key in ("curl-tus", "curl-store", "tus-js", "picker", "tus-js-large", "picker-tls", "tus-js-parts"):
         m, lo, hi = stats([r.seconds for r in throughput[key]])
-        lines.append(f"| {names[key]} | {m:.2f} s | {lo:.2f} s | {hi:.2f} s | {mb_s(big, m):.0f} |")
+        busy = statistics.median(r.cpu[0] for r in throughput[key] if r.cpu)
+        store_cpu = statistics.median(r.cpu[1] for r in throughput[key] if r.cpu)
+        lines.append(f"| {names[key]} | {m:.2f} s | {lo:.2f} s | {hi:.2f} s | {mb_s(big, m):.0f} | {busy:.1f} s | "
+                     f"{store_cpu:.1f} s |")
+    lines.append("")
+    for picker, tus_js in (("picker-tls", "tus-js-large"), ("picker", "tus-js")):
+        vs_curl, vs_tus = med["curl-tus"] / med[picker], med[tus_js] / med[picker]
+        lines += [
+            f"- {names[picker]} / curl (tus), throughput: **{vs_curl:.2f}** (target ≥ {THROUGHPUT_VS_CURL}): "
+            f"{verdict(vs_curl >= THROUGHPUT_VS_CURL)}",
+            f"- {names[picker]} / {names[tus_js]}, throughput: **{vs_tus:.2f}** (target ≥ {THROUGHPUT_VS_TUS_JS}): "
+            f"{verdict(vs_tus >= THROUGHPUT_VS_TUS_JS)}",
+        ]
+    parts = med["tus-js-large"] / med["tus-js-parts"]
     lines += [
-        "",
-        f"- picker / curl (tus), throughput: **{vs_curl:.2f}** (target ≥ {THROUGHPUT_VS_CURL}): "
-        f"{verdict(vs_curl >= THROUGHPUT_VS_CURL)}",
-        f"- picker / tus-js-client, throughput: **{vs_tus:.2f}** (target ≥ {THROUGHPUT_VS_TUS_JS}): "
-        f"{verdict(vs_tus >= THROUGHPUT_VS_TUS_JS)}",
+        f"- two parallel parts / one upload (tus-js-client, {large} MiB chunks), throughput: {parts:.2f}: "
+        + ("faster" if parts > 1 else "not faster here, so the picker sends one file's chunks one after another"),
         f"- sha256: the Blob's equals the file's in every run; the stored file read back and hashed once "
         f"per variant: {'equal' if env['sha_ok'] else 'DIFFERENT'}.",
     ]
-    profiles = {k: [p for p in (chunk_profile(r) for r in throughput[k]) if p] for k in ("tus-js", "picker")}
+    profiles = {k: [p for p in (chunk_profile(r) for r in throughput[k]) if p]
+                for k in ("tus-js", "picker", "tus-js-large", "picker-tls")}
     if all(profiles.values()):
         lines += ["", "Where the browsers' time goes (Resource Timing of the requests to the upload URL, medians of the runs):",
                   "", "| variant | requests | per request | idle between requests | total idle | total in requests |",
                   "|---|---:|---:|---:|---:|---:|"]
-        for key in ("tus-js", "picker"):
+        for key in profiles:
             p = {f: statistics.median(x[f] for x in profiles[key]) for f in profiles[key][0]}
             lines.append(f"| {names[key]} | {p['requests']:.0f} | {p['request_ms']:.0f} ms | {p['gap_ms']:.1f} ms | "
                          f"{p['gaps_s']:.2f} s | {p['requests_s']:.2f} s |")
         if env.get("digest_ms") is not None:
             lines += ["", f"In the same browser, `File.slice(...).arrayBuffer()` + `crypto.subtle.digest(\"SHA-256\")` of one "
-                          f"{DEFAULT_CHUNK_SIZE // MiB} MiB chunk takes {env['digest_ms']:.0f} ms (median of 8). The "
-                          "picker does that for every chunk, and the store hashes every chunk twice (the file's sha256 "
-                          "and the chunk's checksum) where it hashes it once for tus-js-client and curl."]
+                          f"{small} MiB chunk takes {env['digest_ms']:.0f} ms (median of 8). With checksums the picker "
+                          "does that for every chunk, and the store hashes every chunk twice (the file's sha256 and "
+                          "the chunk's checksum) where it hashes it once for tus-js-client and curl: on a machine "
+                          "whose cores the browser and the store share, that CPU time is upload time."]
     lines += ["", f"### Memory: one {sizes.memory / GiB:g} GiB file through the picker", ""]
     if memory is None:
         lines += [memory_note, ""]
@@ -682,7 +748,7 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
             f"{profile['busy']:.1f} s, of which layout {profile['layout']:.1f} s, style {profile['style']:.1f} s and "
             f"JavaScript called by the browser {profile['script']:.1f} s (the picker's Python runs",
             "inside it, in WebAssembly). *first request after the pick*: the picker first reads each generic-typed",
-            "file's first bytes (to find its real type), one file after another, and lists the files.",
+            "file's first bytes (to find its real type), 16 files at a time, and lists the files. A file of at most 1 MiB goes in its creation request (one request per file; tus-js-client makes two).",
             "",
         ]
     lines += [
@@ -741,6 +807,10 @@ def throughput_runs(browser: Browser, pages: HostPages, store: Store, path: Path
         "curl-store": lambda: run_curl_store(store, path),
         "tus-js": lambda: run_tus_js(browser, pages, store, [path], timeout_s),
         "picker": lambda: run_picker(browser, pages, [path], {}, timeout_s),
+        "tus-js-large": lambda: run_tus_js(browser, pages, store, [path], timeout_s, chunk_size=STREAMED_CHUNK_SIZE),
+        "picker-tls": lambda: run_picker(browser, pages, [path], {}, timeout_s, upload_options={"checksum": False}),
+        "tus-js-parts": lambda: run_tus_js(browser, pages, store, [path], timeout_s, chunk_size=STREAMED_CHUNK_SIZE,
+                                           parts=2),
     }
     results: dict[str, list[Run]] = {k: [] for k in variants}
     checked: set[str] = set()
@@ -844,6 +914,8 @@ def memory_run(browser: Browser, tmp: Path, size: int, timeout_s: float) -> tupl
     sha = sparse_file(path, size)
     # A fresh store process, so that its VmHWM is this upload's peak.
     with run_store(folder) as store, serve_pages(store.url) as pages:
+        global STORE_PID
+        STORE_PID = store.process.pid
         sampler = MemorySampler(store)
         run = run_picker(browser, pages, [path], {}, timeout_s, sampler=sampler.attach)
         sampler_samples = sampler.samples
@@ -902,6 +974,8 @@ def main() -> None:
             try:
                 env["chromium"] = browser.version
                 with run_store(tmp) as store, serve_pages(store.url) as pages:
+                    global STORE_PID
+                    STORE_PID = store.process.pid
                     # One untimed small upload each way first, so that no timed run pays for first use.
                     run_picker(browser, pages, small_paths[:1], {}, timeout_s)
                     run_tus_js(browser, pages, store, small_paths[:1], timeout_s)

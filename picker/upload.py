@@ -41,17 +41,34 @@ def upload_metadata(api_key: str, call: PickCall) -> dict[str, str | None]:
 UPLOAD_OPTION_KEYS = ("chunkSize", "retries", "retryDelay", "maxRetryDelay", "parallelFiles", "checksum")
 PARALLEL_FILES = 4
 MAX_PARALLEL_FILES = 32
-CHECKSUM = "sha256"
 CHECKSUMS = ("sha256", "sha1")  # what crypto.subtle computes and every tus store with checksums verifies
+NO_CHECKSUM = "none"
+# Chunks with a checksum are read into memory to be hashed, and one cut off in the middle is sent
+# again whole: they are kept small. Chunks without one stream from the file, and the store keeps
+# whatever part of one arrived: large ones mean fewer requests.
+CHECKSUMMED_CHUNK_SIZE = DEFAULT_CHUNK_SIZE
+STREAMED_CHUNK_SIZE = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class UploadOptions:
-    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_size: int | None = None  # None: as fits the checksum
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     parallel_files: int = PARALLEL_FILES
-    checksum: str = CHECKSUM
+    checksum: str | None = None  # None: as fits the store's scheme; NO_CHECKSUM: none
     warnings: tuple[str, ...] = ()
+
+    def plan(self, endpoint: str) -> tuple[int, str | None]:
+        """The chunk size and checksum algorithm (None: no checksum) of uploads to `endpoint`. Unless
+        the page chose: a store reached over https gets no checksums, since TLS already checks every
+        byte on the way (hashing each chunk on both sides would cost CPU time and a phone's battery
+        for nothing); one reached over plain http, where nothing else does, gets sha256."""
+        checksum = self.checksum
+        if checksum is None:
+            checksum = NO_CHECKSUM if endpoint.lower().startswith("https:") else "sha256"
+        algorithm = None if checksum == NO_CHECKSUM else checksum
+        default = CHECKSUMMED_CHUNK_SIZE if algorithm else STREAMED_CHUNK_SIZE
+        return self.chunk_size or default, algorithm
 
 
 def _milliseconds(raw: Mapping[str, Any], name: str, default_seconds: float) -> float:
@@ -63,18 +80,22 @@ def _milliseconds(raw: Mapping[str, Any], name: str, default_seconds: float) -> 
     return value / 1000
 
 
-def _checksum(raw: Mapping[str, Any]) -> str:
+def _checksum(raw: Mapping[str, Any]) -> str | None:
+    """The chunks' checksum algorithm as the page chose it: None when it did not, NO_CHECKSUM for false."""
     value = raw.get("checksum")
     if value is None:
-        return CHECKSUM
+        return None
+    if value is False:
+        return NO_CHECKSUM
     if not isinstance(value, str) or value.lower() not in CHECKSUMS:
-        raise FPError(BAD_PARAMETERS, f"upload option 'checksum' must be one of {', '.join(map(repr, CHECKSUMS))}, got {value!r}")
+        expected = ", ".join(map(repr, CHECKSUMS))
+        raise FPError(BAD_PARAMETERS, f"upload option 'checksum' must be one of {expected} or false, got {value!r}")
     return value.lower()
 
 
 def parse_upload_options(raw: Any) -> UploadOptions:
     """filepicker.setUploadOptions({chunkSize: bytes, retries: n, retryDelay: ms, maxRetryDelay: ms,
-    parallelFiles: n, checksum: "sha256" | "sha1"}): retries is how many consecutive failures without
+    parallelFiles: n, checksum: "sha256" | "sha1" | false}): retries is how many consecutive failures without
     progress are retried before onError; the delay before retry n is retryDelay * 2^(n-1), at most
     maxRetryDelay, of which half is random; parallelFiles is how many files upload at once."""
     if raw is None:
@@ -94,7 +115,7 @@ def parse_upload_options(raw: Any) -> UploadOptions:
         for name in raw if name not in UPLOAD_OPTION_KEYS
     )
     return UploadOptions(
-        chunk_size=chunk_size or DEFAULT_CHUNK_SIZE,
+        chunk_size=chunk_size,
         retry=RetryPolicy(max_retries=defaults.max_retries if retries is None else retries, base=base, cap=cap),
         parallel_files=parallel_files or PARALLEL_FILES,
         checksum=_checksum(raw),

@@ -13,10 +13,30 @@ from picker.upload import UploadOptions, parse_upload_options
 def test_no_options_are_the_engines_defaults():
     for raw in (None, {}):
         options = parse_upload_options(raw)
-        assert options.chunk_size == DEFAULT_CHUNK_SIZE
+        assert options == UploadOptions()
         assert (options.retry.max_retries, options.retry.base, options.retry.cap) == (5, 1.0, 30.0)
         assert options.warnings == ()
-    assert UploadOptions().chunk_size == DEFAULT_CHUNK_SIZE
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "raw, endpoint, plan",
+    [
+        # Plain http: nothing else checks the bytes, so each chunk has an sha256, and chunks are small.
+        ({}, "http://store.example/api/upload", (DEFAULT_CHUNK_SIZE, "sha256")),
+        # https: TLS checks every byte; chunks stream from the file, large.
+        ({}, "https://store.example/api/upload", (64 * MIB, None)),
+        ({}, "HTTPS://store.example/api/upload", (64 * MIB, None)),
+        ({"checksum": "sha1"}, "https://store.example/api/upload", (8 * MIB, "sha1")),
+        ({"checksum": False}, "http://store.example/api/upload", (64 * MIB, None)),
+        ({"chunkSize": MIB}, "https://store.example/api/upload", (MIB, None)),
+        ({"chunkSize": MIB, "checksum": "sha256"}, "https://store.example/api/upload", (MIB, "sha256")),
+    ],
+)
+def test_the_chunk_size_and_checksum_fit_the_stores_scheme_unless_the_page_chose(raw, endpoint, plan):
+    assert parse_upload_options(raw).plan(endpoint) == plan
 
 
 def test_chunk_size_in_bytes_and_delays_in_milliseconds():
@@ -34,8 +54,7 @@ def test_a_retry_delay_above_the_default_cap_raises_the_cap_with_it():
 
 
 def test_files_at_once_and_the_checksum_algorithm():
-    defaults = parse_upload_options({})
-    assert (defaults.parallel_files, defaults.checksum) == (4, "sha256")
+    assert parse_upload_options({}).parallel_files == 4
     options = parse_upload_options({"parallelFiles": "8", "checksum": "SHA1"})
     assert (options.parallel_files, options.checksum) == (8, "sha1")
 
@@ -58,7 +77,8 @@ def test_zero_retries_fail_at_the_first_error():
         ({"parallelFiles": 0}, "parallelFiles"),
         ({"parallelFiles": 33}, "parallelFiles"),
         ({"checksum": "md5"}, "checksum"),
-        ({"checksum": False}, "checksum"),
+        ({"checksum": True}, "checksum"),
+        ({"checksum": "none"}, "checksum"),
         (42, "setUploadOptions"),
     ],
 )
@@ -71,7 +91,7 @@ def test_bad_values_are_400_naming_the_option(raw, named):
 
 def test_unknown_options_are_warned_about_not_refused():
     options = parse_upload_options({"chunksize": 5})
-    assert options.chunk_size == DEFAULT_CHUNK_SIZE
+    assert options.chunk_size is None
     assert len(options.warnings) == 1 and "'chunksize'" in options.warnings[0]
 
 

@@ -178,17 +178,19 @@ class PickSession:
         self.finish(list(blobs))
 
     async def upload(self, index: int, file: Any, progress: FileProgress) -> dict:
+        endpoint = upload_endpoint(self.base)
+        chunk_size, checksum = self.upload_options.plan(endpoint)
         try:
             blob = await upload_file(
                 file,
-                upload_endpoint(self.base),
+                endpoint,
                 progress.mimetype,
                 upload_metadata(self.api_key, self.call),
                 lambda current: self.report(index, current),
                 self.remembered,
-                chunk_size=self.upload_options.chunk_size,
+                chunk_size=chunk_size,
                 retry=self.upload_options.retry,
-                checksum=self.upload_options.checksum,
+                checksum=checksum,
             )
         except FPError as error:
             self.dialog.fail_file(index)

@@ -100,7 +100,7 @@ async def upload_file(
     *,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     retry: RetryPolicy | None = None,
-    checksum: str = "sha256",
+    checksum: str | None = "sha256",
 ) -> dict:
     key = fingerprint(str(file.name), int(file.size), int(file.lastModified), mimetype, endpoint)
     upload = Upload(
