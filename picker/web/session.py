@@ -46,12 +46,12 @@ def invoke(callback: Callable[[Any], Any] | None, value: Any) -> None:
         js.console.error(f"filepicker: a callback raised: {exc}")
 
 
-async def describe(file: Any) -> PickedFile:
-    """Name, size and type of a browser File; when the browser gives no type or a generic one, the
-    type its first bytes announce (only those few bytes are read)."""
+async def describe(file: Any, sniff: bool = True) -> PickedFile:
+    """Name, size and type of a browser File; when the browser gives no type or a generic one (and
+    `sniff`), the type its first bytes announce (only those few bytes are read)."""
     declared = str(file.type)
     head = b""
-    if declared in GENERIC:
+    if declared in GENERIC and sniff:
         head = bytes((await file.slice(0, HEAD_BYTES).arrayBuffer()).to_py())
     return PickedFile(str(file.name), int(file.size), real_type(declared, head))
 
@@ -145,7 +145,10 @@ class PickSession:
     async def accept(self, chosen: Sequence[Chosen]) -> None:
         files = [c.file for c in chosen]
         self.relative_paths = [c.relative_path for c in chosen]
-        described = await bounded(PARALLEL_READS, [describe(f) for f in files])
+        # Only a mimetype restriction needs every real type before the selection is accepted; else
+        # each file's is found just before it uploads, and the first upload starts at once.
+        sniff_now = bool(self.call.picker.mimetypes)
+        described = await bounded(PARALLEL_READS, [describe(f, sniff_now) for f in files])
         problem = self.rejection(described)
         if problem:
             self.dialog.show_error(problem)
@@ -180,6 +183,8 @@ class PickSession:
     async def upload(self, index: int, file: Any, progress: FileProgress) -> dict:
         endpoint = upload_endpoint(self.base)
         chunk_size, checksum = self.upload_options.plan(endpoint)
+        if progress.mimetype in GENERIC:
+            progress.mimetype = (await describe(file)).mimetype
         try:
             blob = await upload_file(
                 file,
