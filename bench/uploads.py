@@ -588,7 +588,7 @@ def stats(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
 
-def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], memory: dict | None,
+def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], memory: dict[str, dict] | None,
            memory_note: str, many: dict[str, list[Run]]) -> str:
     date = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     big = sizes.big
@@ -675,47 +675,50 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
     if memory is None:
         lines += [memory_note, ""]
     else:
-        page_growth = memory["page_peak"] - memory["page_before"]
-        page_all_growth = memory["page_all_peak"] - memory["page_all_before"]
-        store_growth = memory["store_hwm"] - memory["store_before"]
+        labels = {"picker": names["picker"], "picker-tls": names["picker-tls"]}
         lines += [
-            f"A sparse file (zeros; `truncate`), uploaded in {memory['seconds']:.1f} s ({mb_s(sizes.memory, memory['seconds']):.0f} MB/s). "
-            "Sampled before the pick (median of 3) and",
-            f"twice a second during the upload ({memory['samples']} samples): the page's JS heap (CDP "
-            "`Performance.getMetrics` `JSHeapUsedSize`), its",
-            "ArrayBuffer backing stores, which live outside that heap (CDP `Runtime.getHeapUsage` "
-            "`backingStorageSize`: the chunks read to be hashed are there),",
+            "A sparse file (zeros; `truncate`), uploaded once at each of the picker's defaults: "
+            + "; ".join(f"{labels[k]}: {m['seconds']:.1f} s ({mb_s(sizes.memory, m['seconds']):.0f} MB/s)"
+                        for k, m in memory.items()) + ".",
+            "Sampled before the pick (median of 3) and twice a second during the upload: the page's JS heap (CDP",
+            "`Performance.getMetrics` `JSHeapUsedSize`), its ArrayBuffer backing stores, which live outside that",
+            "heap (CDP `Runtime.getHeapUsage` `backingStorageSize`: the chunks read to be hashed are there),",
             "Pyodide's WebAssembly memory (`pyodide._module.HEAPU8.length`, on the interpreter object that",
             "PyScript hands to a `hooks.main.onReady` hook which the bench's host page registers before",
             "`setKey()`: a read-only hook in the page, none in the picker), and the store's `VmRSS`; the store's",
-            "peak is its `VmHWM` (a fresh store process for this run, so the peak is this upload's).",
+            "peak is its `VmHWM` (a fresh store process for each run, so the peak is that upload's).",
             memory_note,
             "",
-            "| measure | before | peak during | growth |",
-            "|---|---:|---:|---:|",
-            f"| page JS heap | {memory['js_before'] / MiB:.1f} MiB | {memory['js_peak'] / MiB:.1f} MiB | "
-            f"{(memory['js_peak'] - memory['js_before']) / MiB:+.1f} MiB |",
-            f"| page ArrayBuffers | {memory['buffers_before'] / MiB:.1f} MiB | {memory['buffers_peak'] / MiB:.1f} MiB | "
-            f"{(memory['buffers_peak'] - memory['buffers_before']) / MiB:+.1f} MiB |",
-            f"| page WebAssembly memory | {memory['wasm_before'] / MiB:.1f} MiB | {memory['wasm_peak'] / MiB:.1f} MiB | "
-            f"{(memory['wasm_peak'] - memory['wasm_before']) / MiB:+.1f} MiB |",
-            f"| **page: JS heap + wasm** (same samples) | {memory['page_before'] / MiB:.1f} MiB | "
-            f"{memory['page_peak'] / MiB:.1f} MiB | {page_growth / MiB:+.1f} MiB |",
-            f"| **page: JS heap + ArrayBuffers + wasm** (same samples) | {memory['page_all_before'] / MiB:.1f} MiB | "
-            f"{memory['page_all_peak'] / MiB:.1f} MiB | {page_all_growth / MiB:+.1f} MiB |",
-            f"| renderer process RSS (for information) | {memory['renderer_before'] / MiB:.1f} MiB | "
-            f"{memory['renderer_peak'] / MiB:.1f} MiB | {(memory['renderer_peak'] - memory['renderer_before']) / MiB:+.1f} MiB |",
-            f"| **store RSS** (peak: VmHWM) | {memory['store_before'] / MiB:.1f} MiB | {memory['store_hwm'] / MiB:.1f} MiB | "
-            f"{store_growth / MiB:+.1f} MiB |",
+            "| measure | " + " | ".join(f"{labels[k]}: before → peak (growth)" for k in memory) + " |",
+            "|---|" + "---:|" * len(memory),
+        ]
+        rows = [("page JS heap", "js_before", "js_peak"), ("page ArrayBuffers", "buffers_before", "buffers_peak"),
+                ("page WebAssembly memory", "wasm_before", "wasm_peak"),
+                ("**page: JS heap + wasm** (same samples)", "page_before", "page_peak"),
+                ("**page: JS heap + ArrayBuffers + wasm** (same samples)", "page_all_before", "page_all_peak"),
+                ("renderer process RSS (for information)", "renderer_before", "renderer_peak"),
+                ("**store RSS** (peak: VmHWM)", "store_before", "store_hwm")]
+        for title, before, peak in rows:
+            lines.append(f"| {title} | " + " | ".join(
+                f"{m[before] / MiB:.1f} → {m[peak] / MiB:.1f} MiB ({(m[peak] - m[before]) / MiB:+.1f})"
+                for m in memory.values()) + " |")
+        lines.append("")
+        for key, m in memory.items():
+            page_growth = m["page_peak"] - m["page_before"]
+            page_all_growth = m["page_all_peak"] - m["page_all_before"]
+            store_growth = m["store_hwm"] - m["store_before"]
+            lines += [
+                f"- {labels[key]}: page growth, JS heap + wasm (the target's measure): **{page_growth / MiB:.1f} MiB** "
+                f"(target < {MEMORY_LIMIT // MiB} MiB): {verdict(page_growth < MEMORY_LIMIT)}; with the ArrayBuffers "
+                f"counted: **{page_all_growth / MiB:.1f} MiB**: {verdict(page_all_growth < MEMORY_LIMIT)}; store RSS "
+                f"growth: **{store_growth / MiB:.1f} MiB**: {verdict(store_growth < MEMORY_LIMIT)}; the Blob's sha256 "
+                f"equals the file's: {'yes' if m['sha_ok'] else 'NO'}.",
+            ]
+        lines += [
             "",
-            f"- page growth, JS heap + wasm (the target's measure): **{page_growth / MiB:.1f} MiB** "
-            f"(target < {MEMORY_LIMIT // MiB} MiB): {verdict(page_growth < MEMORY_LIMIT)}",
-            f"- page growth with the ArrayBuffers counted: **{page_all_growth / MiB:.1f} MiB** (same target): "
-            f"{verdict(page_all_growth < MEMORY_LIMIT)}. They are chunks read to be hashed, dropped at once but "
-            "freed only when V8 next collects garbage, which it does when some tens of MiB of them have piled up.",
-            f"- store RSS growth: **{store_growth / MiB:.1f} MiB** (target < {MEMORY_LIMIT // MiB} MiB): "
-            f"{verdict(store_growth < MEMORY_LIMIT)}",
-            f"- sha256 of the Blob equals the file's: {'yes' if memory['sha_ok'] else 'NO'}.",
+            "The ArrayBuffers are chunks read to be hashed (http default only), dropped at once but freed only when",
+            "V8 next collects garbage, which it does when some tens of MiB of them have piled up. Without",
+            "checksums the chunks go from the file to the network without being read into the page.",
             "",
         ]
     fps = {k: statistics.median(sizes.many / r.seconds for r in runs) for k, runs in many.items()}
@@ -899,7 +902,21 @@ def main_thread_profile(browser: Browser, pages: HostPages, paths: list[Path], t
             "style": union("UpdateLayoutTree"), "script": union("v8.callFunction", "FunctionCall")}
 
 
-def memory_run(browser: Browser, tmp: Path, size: int, timeout_s: float) -> tuple[dict | None, str]:
+def memory_runs(browser: Browser, tmp: Path, size: int, timeout_s: float) -> tuple[dict[str, dict] | None, str]:
+    """One memory run at each of the picker's defaults (see report()); None when the disk is too full."""
+    results: dict[str, dict] = {}
+    note = ""
+    for key, upload_options in (("picker", None), ("picker-tls", {"checksum": False})):
+        summary, note = memory_run(browser, tmp / key, size, timeout_s, upload_options)
+        if summary is None:
+            return None, note
+        results[key] = summary
+    return results, note
+
+
+def memory_run(browser: Browser, tmp: Path, size: int, timeout_s: float,
+               upload_options: dict | None) -> tuple[dict | None, str]:
+    tmp.mkdir()
     free = shutil.disk_usage(tmp).free
     df = subprocess.run(["df", "-h", str(tmp)], capture_output=True, text=True).stdout.strip().splitlines()[-1]
     print(f"df -h {tmp}: {df}", flush=True)
@@ -917,7 +934,7 @@ def memory_run(browser: Browser, tmp: Path, size: int, timeout_s: float) -> tupl
         global STORE_PID
         STORE_PID = store.process.pid
         sampler = MemorySampler(store)
-        run = run_picker(browser, pages, [path], {}, timeout_s, sampler=sampler.attach)
+        run = run_picker(browser, pages, [path], {}, timeout_s, sampler=sampler.attach, upload_options=upload_options)
         sampler_samples = sampler.samples
         summary = memory_summary(sampler_samples)
         summary.update(seconds=run.seconds, sha_ok=run.blobs[0]["sha256"] == sha)
@@ -987,7 +1004,7 @@ def main() -> None:
                     print("main thread of the picker's page, many files: " +
                           ", ".join(f"{k} {v:.1f} s" for k, v in env["profile"].items()), flush=True)
                 big.unlink()
-                memory, memory_note = memory_run(browser, tmp, sizes.memory, timeout_s)
+                memory, memory_note = memory_runs(browser, tmp, sizes.memory, timeout_s)
             finally:
                 browser.close()
     env["load_end"] = os.getloadavg()[0]
