@@ -220,3 +220,30 @@ def test_a_pick_called_before_the_picker_is_ready_opens_once_it_is(page, host):
     page.evaluate("() => { filepicker.setKey('demo'); window.nextPick = ['pickAndStore', {}, {}]; document.getElementById('open').click(); }")
     page.locator(f"{DIALOG} .choose").wait_for(timeout=60_000)
     assert page.locator(f"{DIALOG} .choose").inner_text() == LOCALE["computer.choose.one"]
+
+
+def test_a_new_pick_replaces_a_dialog_left_open(page, host, images):
+    """The dialog of a failed pick stays open to say why, and a dialog may be left open: the next
+    pick replaces either (the one left open ends as closed, 101), and only its dialog shows."""
+    open_host(page, host)
+    start_pick(page, "pickAndStore", {}, {"location": "gcs"})
+    choose_files(page, images[:1])
+    failed = outcome(page)
+    assert (failed["kind"], failed["value"]["code"]) == ("error", 400)
+    assert page.locator(f"{DIALOG} [role=alert]").is_visible()
+    # The page's code starts the next picks itself (a modal dialog covers the page's buttons).
+    call = "pick => filepicker[pick[0]].apply(filepicker, pick.slice(1).concat(window.callbacks))"
+    page.evaluate(call, ["pickAndStore", {}, {}])  # the user never chooses here
+    page.locator(f"{DIALOG} .choose").wait_for()
+    assert page.locator(DIALOG).count() == 1
+    page.evaluate("window.calls = []")
+    page.evaluate(call, ["pickAndStore", {}, {}])
+    page.locator(f"{DIALOG} .choose").wait_for()
+    assert page.locator(DIALOG).count() == 1
+    left = outcome(page)
+    assert (left["kind"], left["value"]["code"]) == ("error", 101)
+    page.evaluate("window.calls = []")
+    choose_files(page, images[:1])
+    result = outcome(page)
+    assert result["kind"] == "success" and result["value"]["filename"] == images[0].name
+    assert page.evaluate("window.calls.filter(c => c.kind === 'error').length") == 0

@@ -28,6 +28,7 @@ PARALLEL_READS = 16
 MOBILE_WIDTH = 768
 SOURCES = {"COMPUTER": ComputerSource}
 T = TypeVar("T")
+OPEN: set["PickSession"] = set()  # the picks under way
 
 
 def to_js_value(value: Any) -> Any:
@@ -222,10 +223,20 @@ async def handle(request: Any) -> None:
         return
     for warning in call.warnings + upload_options.warnings:
         js.console.warn(warning)
+    # A new pick replaces a dialog still open: one that shows why its pick failed, or one the user
+    # left (whose pick then ends as closed, 101). Uploads whose dialog is hidden go on.
+    for previous in list(OPEN):
+        if previous.dialog.is_open:
+            previous.close()
+            previous.dialog.close()  # now, so that it hands focus back before the new one takes it
     try:
         session = PickSession(call, str(request.key), str(js.filepicker.base), upload_options)
     except FPError as error:
         js.console.error(f"filepicker: {error.message}")
         invoke(call.on_error, error)
         return
-    await session.run()
+    OPEN.add(session)
+    try:
+        await session.run()
+    finally:
+        OPEN.discard(session)
