@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store.policy import make_policy, signed
+from store.policy import make_policy, sign, signed
 
 from .browser import DIALOG, choose_files, open_host, outcome, sha256, start_pick
 from .test_pick_browser import png
@@ -91,6 +91,10 @@ def test_a_good_policy_stores_and_says_whether_the_file_is_writeable(page, host,
         (secure_policy(call=["pick", "store"], max_size=10), 403, "maxSize"),
         (secure_policy(call=["pick", "store"], path="private/.*"), 403, "path"),
         ({"policy": "not base64 json!", "signature": "0" * 64}, 403, "signature"),
+        (secure_policy(call=["pick", "store"], min_size=10**9), 403, "minSize"),
+        (secure_policy(call=["pick", "store"], container="archive-.*"), 403, "container"),
+        # Signed, so that it is read: base64url of text that is no JSON.
+        ({"policy": "bm90IGpzb24", "signature": sign("bm90IGpzb24", "secure-secret")}, 400, "policy"),
     ],
 )
 def test_a_policy_that_does_not_allow_the_pick_reaches_on_error_with_its_rule(page, host, photo, store, options, code, words):
