@@ -200,6 +200,7 @@ class Upload:
         self.size = size
         self.metadata: dict[str, str | None] = {"filename": filename, "filetype": mimetype, **(metadata or {})}
         self.upload_url = upload_url  # remember it (see fingerprint) to resume after a reload
+        self.blob_url: str | None = None  # where the store's Blob-Location says the Blob is
         self.chunk_size = chunk_size
         self.upload_with_creation = upload_with_creation
         self.checksum_algorithm = checksum_algorithm
@@ -320,10 +321,15 @@ class Upload:
             headers["Content-Type"] = OFFSET_STREAM
             self._checksum_header(headers)
             return Request("PATCH", self.upload_url, headers, self._chunk())
+        if self._step is _Step.FETCH and self.blob_url:
+            return Request("GET", self.blob_url, headers)
         return Request(self._step.value, self.upload_url, headers)
 
     def _succeeded(self, response: Response) -> None:
         headers = {name.lower(): value for name, value in response.headers.items()}
+        if headers.get("blob-location"):
+            # A pickstore: the Blob of the whole upload is there, should no answer carry it.
+            self.blob_url = urljoin(self.upload_url or self.endpoint, headers["blob-location"])
         if self._step is _Step.CREATE:
             location = headers.get("location")
             if not location:
@@ -364,16 +370,16 @@ class Upload:
         blob = _blob(response) if response is not None else None
         if blob is not None:
             self._finished = Done(blob)
-        else:
+        elif self.blob_url:
             self._step = _Step.FETCH
+        else:
+            # A tus server that says nowhere that it has a Blob to give (a GET on an upload is no tus
+            # request; tusd answers it with the whole file): the Blob says what tus does.
+            self._finished = Done(self._tus_blob())
 
     def _refused(self, response: Response) -> None:
         if self._step is _Step.HEAD and response.status in GONE:
             self._start_over()
-        elif self._step is _Step.FETCH and response.status == METHOD_NOT_ALLOWED:
-            # A tus server other than pickstore (GET on an upload is no tus request): it holds every
-            # byte but has no Blob to give, so the Blob says what tus does: where the upload is.
-            self._finished = Done(self._tus_blob())
         elif self._sends_chunk() and response.status == CHECKSUM_MISMATCH:
             # The chunk was damaged on the way and the store kept none of it (nor, on a creation,
             # the upload): send it again now.

@@ -25,7 +25,7 @@ from .uploads import store_upload
 EXPOSE_HEADERS = [
     "Content-Length", "Content-Range", "ETag", "Location",
     "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Metadata", "Upload-Concat",
-    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm",
+    "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm", "Blob-Location",
 ]
 
 

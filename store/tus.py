@@ -204,8 +204,20 @@ async def _create_final(
     return _answer(state, request, final, record, _created_headers(state, request, final), created=True)
 
 
+def _upload_url(state: StoreState, request: Request, upload: UploadRecord) -> str:
+    return f"{state.base_url(request)}/api/upload/{upload.id}"
+
+
+def _blob_location(state: StoreState, request: Request, upload: UploadRecord) -> dict[str, str]:
+    """Blob-Location: where a client GETs the Blob once the upload is whole (docs/protocol.md). A
+    client sees from it that this is a pickstore: on other tus servers a GET on an upload is no
+    tus request, and on some it sends the whole file back."""
+    return {} if upload.partial else {"Blob-Location": _upload_url(state, request, upload)}
+
+
 def _created_headers(state: StoreState, request: Request, upload: UploadRecord) -> dict[str, str]:
-    return {"Location": f"{state.base_url(request)}/api/upload/{upload.id}", **_progress_headers(upload)}
+    return {"Location": _upload_url(state, request, upload), **_progress_headers(upload),
+            **_blob_location(state, request, upload)}
 
 
 # --- /api/upload/{upload_id} --------------------------------------------------------------------------
@@ -213,7 +225,8 @@ def _created_headers(state: StoreState, request: Request, upload: UploadRecord) 
 
 async def head_upload(request: Request) -> Response:
     upload = await _alive(store_state(request), request.path_params["upload_id"])
-    return Response(status_code=200, headers=state_headers(upload))
+    state = store_state(request)
+    return Response(status_code=200, headers={**state_headers(upload), **_blob_location(state, request, upload)})
 
 
 async def patch_upload(request: Request) -> Response:
@@ -233,7 +246,7 @@ async def patch_upload(request: Request) -> Response:
                 upload, record = await resumable.complete(state, upload)
         elif not upload.partial:
             record = state.index.get(upload.handle)  # a repeated last PATCH gets the Blob again
-    return _answer(state, request, upload, record, _progress_headers(upload))
+    return _answer(state, request, upload, record, {**_progress_headers(upload), **_blob_location(state, request, upload)})
 
 
 async def delete_upload(request: Request) -> Response:

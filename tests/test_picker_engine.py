@@ -35,9 +35,10 @@ NO_JITTER = RetryPolicy(jitter=lambda: 0.0)
 class TusStore:
     """An in-memory tus 1.0 server, strict enough to catch a wrong offset, length or checksum."""
 
-    def __init__(self, blob_in_final_patch: bool = True) -> None:
+    def __init__(self, blob_in_final_patch: bool = True, blob_location: bool = True) -> None:
         self.uploads: dict[str, dict[str, Any]] = {}
         self.blob_in_final_patch = blob_in_final_patch
+        self.blob_location = blob_location  # say where the Blob is, as a pickstore does
         self.requests: list[Request] = []
 
     def create(self, length: int, data: bytes = b"") -> str:
@@ -50,6 +51,13 @@ class TusStore:
         return json.dumps({"url": f"http://store.test/api/file/{upload_id}", "size": self.uploads[upload_id]["length"]})
 
     def answer(self, request: Request, file: bytes) -> Response:
+        response = self._answer(request, file)
+        upload_id = (response.headers.get("Location") or request.url).rsplit("/", 1)[1]
+        if self.blob_location and upload_id in self.uploads and request.method != "GET":
+            response.headers["Blob-Location"] = f"/api/upload/{upload_id}"
+        return response
+
+    def _answer(self, request: Request, file: bytes) -> Response:
         self.requests.append(request)
         assert request.headers["Tus-Resumable"] == "1.0.0"
         body = file[slice(*request.file_slice)] if request.file_slice else b""
@@ -237,11 +245,22 @@ def test_a_final_patch_without_a_blob_is_followed_by_a_get_of_the_upload():
     assert outcome == Done({"url": "http://store.test/api/file/1", "size": 10})
 
 
+def test_a_final_patch_of_a_tus_server_that_names_no_blob_ends_with_what_tus_says():
+    """tusd answers a GET on an upload with the whole file: without a Blob-Location the engine never
+    asks, and the Blob says what tus does: where the upload is."""
+    store = TusStore(blob_in_final_patch=False, blob_location=False)
+    outcome, _ = run(new_upload(), store)
+    assert [r.method for r in store.requests] == ["POST", "PATCH", "PATCH", "PATCH"]
+    assert outcome == Done({"url": "http://store.test/api/upload/1", "filename": "data.bin",
+                            "mimetype": "application/octet-stream", "size": 10})
+
+
 def test_a_get_that_brings_no_blob_fails():
     upload = new_upload(size=4)
     created(upload)
-    answer(upload, 204, {"Upload-Offset": "4"})
-    assert answer(upload, 200, {}, "{}").method == "GET"
+    answer(upload, 204, {"Upload-Offset": "4", "Blob-Location": "/api/upload/1/blob"})
+    get = answer(upload, 200, {}, "{}")
+    assert (get.method, get.url) == ("GET", "http://store.test/api/upload/1/blob")
     outcome = upload.next_action()
     assert isinstance(outcome, Failed) and outcome.error.code == 502
 

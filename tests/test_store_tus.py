@@ -399,6 +399,21 @@ def test_get_on_the_upload_url_gives_the_blob_once_complete(client):
     assert client.get(url, headers=TUS).json() == last
 
 
+def test_every_answer_about_an_upload_names_where_its_blob_will_be(client):
+    """Blob-Location tells a client that GET there gives the Blob (other tus servers have no such
+    GET): on the creation, each PATCH and HEAD; a partial upload, which is no file, has none."""
+    response = create(client, 6)
+    url = response.headers["location"]
+    assert response.headers["blob-location"] == url
+    assert patch(client, url, 0, b"abc").headers["blob-location"] == url
+    assert head(client, url).headers["blob-location"] == url
+    last = patch(client, url, 3, b"def")
+    assert last.headers["blob-location"] == url
+    assert client.get(last.headers["blob-location"]).json() == last.json()
+    part = create(client, 3, headers={"Upload-Concat": "partial"})
+    assert part.status_code == 201 and "blob-location" not in part.headers
+
+
 def test_head_after_completion_says_whole(client):
     url, _ = upload_whole(client, b"0123456789")
     response = head(client, url)
@@ -702,7 +717,7 @@ def test_cors_exposes_tus_headers_to_pages(client):
     exposed = {h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")}
     assert exposed >= {
         "location", "upload-offset", "upload-length", "upload-expires", "upload-metadata", "upload-concat",
-        "tus-resumable", "tus-version", "tus-extension", "tus-max-size", "tus-checksum-algorithm",
+        "tus-resumable", "tus-version", "tus-extension", "tus-max-size", "tus-checksum-algorithm", "blob-location",
     }
 
 
