@@ -97,8 +97,11 @@ def _boolean(raw: Mapping[str, Any], name: str, default: bool) -> bool:
         return default
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
+    # Pages built by server templates write 1 and 0, or quote them, as the old library took.
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return value == 1
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
     raise _bad(name, "true or false", value)
 
 

@@ -219,13 +219,14 @@ def test_multiple_defaults_to_false():
 
 @pytest.mark.parametrize(
     "value, expected",
-    [(True, True), (False, False), ("true", True), ("false", False), ("TRUE", True), ("False", False)],
+    [(True, True), (False, False), ("true", True), ("false", False), ("TRUE", True), ("False", False),
+     (1, True), (0, False), ("1", True), ("0", False)],
 )
-def test_multiple_as_a_bool_or_a_true_false_string(value, expected):
+def test_multiple_as_a_bool_a_true_false_string_or_1_and_0(value, expected):
     assert parse_picker_options({"multiple": value}).multiple is expected
 
 
-@pytest.mark.parametrize("value", ["yes", "1", 1, 0, []])
+@pytest.mark.parametrize("value", ["yes", "2", 2, -1, 0.5, []])
 def test_an_invalid_multiple_is_a_400_naming_the_option(value):
     with pytest.raises(FPError) as caught:
         parse_picker_options({"multiple": value})
@@ -366,7 +367,7 @@ def test_hide_applies_to_the_modal_only(options, mobile, expected):
 
 
 def test_an_invalid_hide_is_a_400_naming_the_option():
-    bad({"hide": 1}, "'hide'")
+    bad({"hide": "yes"}, "'hide'")
 
 
 def test_webcam_defaults_are_the_references():
