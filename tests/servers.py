@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import boto3
 import httpx
@@ -122,13 +122,14 @@ TUS_JS_DIST = ROOT / "node_modules" / "tus-js-client" / "dist"
 
 
 class HostPages(http.server.ThreadingHTTPServer):
-    """Serves tests/pages/*.html with {{STORE}} replaced by the store's URL, and tus-js-client's
-    dist/ files at /vendor/tus-js-client/."""
+    """Serves tests/pages/*.html, and `inline` pages by name (/<name>), with {{STORE}} replaced by
+    the store's URL; and tus-js-client's dist/ files at /vendor/tus-js-client/."""
 
     daemon_threads = True
 
-    def __init__(self, store_url: str) -> None:
+    def __init__(self, store_url: str, inline: Mapping[str, str] | None = None) -> None:
         self.store_url = store_url
+        self.inline = dict(inline or {})
         super().__init__(("127.0.0.1", free_port()), _HostPageHandler)
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
@@ -146,10 +147,14 @@ class _HostPageHandler(http.server.BaseHTTPRequestHandler):
             body, content_type = script.read_bytes(), "text/javascript; charset=utf-8"
         else:
             page = ROOT / "tests" / "pages" / name
-            if not page.is_file() or page.suffix != ".html":
+            if name in self.server.inline:
+                text = self.server.inline[name]
+            elif page.is_file() and page.suffix == ".html":
+                text = page.read_text()
+            else:
                 self.send_error(404)
                 return
-            body = page.read_text().replace("{{STORE}}", self.server.store_url).encode()
+            body = text.replace("{{STORE}}", self.server.store_url).encode()
             content_type = "text/html; charset=utf-8"
         self.send_response(200)
         self.send_header("Content-Type", content_type)
@@ -162,8 +167,8 @@ class _HostPageHandler(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def run_host_pages(store_url: str) -> Iterator[HostPages]:
-    server = HostPages(store_url)
+def run_host_pages(store_url: str, inline: Mapping[str, str] | None = None) -> Iterator[HostPages]:
+    server = HostPages(store_url, inline)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
