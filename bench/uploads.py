@@ -676,9 +676,10 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
             ]
         lines += [
             "",
-            "The ArrayBuffers are chunks read to be hashed (http default only), dropped at once but freed only when",
-            "V8 next collects garbage, which it does when some tens of MiB of them have piled up. Without",
-            "checksums the chunks go from the file to the network without being read into the page.",
+            "The ArrayBuffers are chunks read to be hashed (http default only); the picker gives each one's",
+            "memory back as soon as it is hashed (`ArrayBuffer.transfer(0)`) instead of leaving it to V8's next",
+            "garbage collection. Without checksums the chunks go from the file to the network without being",
+            "read into the page.",
             "",
         ]
     fps = {k: statistics.median(sizes.many / r.seconds for r in runs) for k, runs in many.items()}
