@@ -285,10 +285,10 @@ class Run:
 
 
 class CpuMeter:
-    """CPU seconds spent between start() and stop(): by the whole machine, and by the store (the
+    """CPU seconds spent from its making to stop(): by the whole machine, and by the store (the
     process whose pid STORE_PID holds, when set)."""
 
-    def start(self) -> None:
+    def __init__(self) -> None:
         self.began = (busy_seconds(), cpu_seconds(STORE_PID) if STORE_PID else 0.0)
 
     def stop(self) -> tuple[float, float]:
@@ -336,6 +336,20 @@ def _finish(page: Page, result: dict, count: int) -> Run:
                page.evaluate("window.bench.rows || null"), page.evaluate(TUS_TIMINGS_JS))
 
 
+def _measured(page: Page, errors: list[str], what: str, count: int, pick: Callable[[], None], timeout_s: float,
+              during: Callable[[], None] | None = None, every: float = 0.05) -> Run:
+    """Pick, wait for the outcome; the Run, with the CPU time spent from the pick to the outcome."""
+    meter = CpuMeter()
+    pick()
+    result = _wait_for_result(page, timeout_s, during, every=every)
+    cpu = meter.stop()
+    run = _finish(page, result, count)
+    run.cpu = cpu
+    if errors:
+        raise RuntimeError(f"errors in the {what} page: {errors}")
+    return run
+
+
 def open_picker(context: BrowserContext, pages: HostPages, errors: list[str], name: str = "picker") -> Page:
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -364,16 +378,8 @@ def run_picker(browser: Browser, pages: HostPages, paths: list[Path], options: d
     try:
         page = open_picker(context, pages, errors, "picker-memory" if sampler else "picker")
         during = sampler(context, page) if sampler else None
-        meter = CpuMeter()
-        meter.start()
-        pick_in_picker(page, paths, options, upload_options)
-        result = _wait_for_result(page, timeout_s, during, every=0.5 if sampler else 0.05)
-        cpu = meter.stop()
-        run = _finish(page, result, len(paths))
-        run.cpu = cpu
-        if errors:
-            raise RuntimeError(f"errors in the picker page: {errors}")
-        return run
+        return _measured(page, errors, "picker", len(paths), lambda: pick_in_picker(page, paths, options, upload_options),
+                         timeout_s, during, every=0.5 if sampler else 0.05)
     finally:
         context.close()
 
@@ -390,16 +396,8 @@ def run_tus_js(browser: Browser, pages: HostPages, store: Store, paths: list[Pat
         page.evaluate("options => { window.tusOptions = options; }",
                       {"endpoint": f"{store.url}/api/upload", "chunkSize": chunk_size, "parallel": PARALLEL_FILES,
                        "parts": parts})
-        meter = CpuMeter()
-        meter.start()
-        page.set_input_files("#files", [str(p) for p in paths])
-        result = _wait_for_result(page, timeout_s, every=0.05)
-        cpu = meter.stop()
-        run = _finish(page, result, len(paths))
-        run.cpu = cpu
-        if errors:
-            raise RuntimeError(f"errors in the tus-js-client page: {errors}")
-        return run
+        return _measured(page, errors, "tus-js-client", len(paths),
+                         lambda: page.set_input_files("#files", [str(p) for p in paths]), timeout_s)
     finally:
         context.close()
 
@@ -417,7 +415,6 @@ def run_curl_tus(store: Store, path: Path) -> Run:
     metadata = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
                         {"apikey": "demo", "filename": path.name, "filetype": "application/octet-stream"}.items())
     meter = CpuMeter()
-    meter.start()
     start = time.perf_counter()
     created = _curl("-i", "-X", "POST", f"{store.url}/api/upload", "-H", "Tus-Resumable: 1.0.0",
                     "-H", f"Upload-Length: {path.stat().st_size}", "-H", f"Upload-Metadata: {metadata}")
@@ -431,7 +428,6 @@ def run_curl_tus(store: Store, path: Path) -> Run:
 def run_curl_store(store: Store, path: Path) -> Run:
     """The whole file in one POST /api/store."""
     meter = CpuMeter()
-    meter.start()
     start = time.perf_counter()
     body = _curl("-X", "POST", "-T", str(path), f"{store.url}/api/store?key=demo&filename={path.name}", "-H", "Expect:",
                  "-H", "Content-Type: application/octet-stream")

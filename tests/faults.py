@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-import httpx
-
-from .servers import ROOT, TEST_CONFIG, free_port
+from .servers import TEST_CONFIG, free_port, start_store
 
 PIECE = 16 * 1024  # the proxy forwards request bodies in pieces of at most this many bytes
 
@@ -182,28 +177,14 @@ class StoreProcess:
         self.data_dir = tmp / "data"
         self.config_path = tmp / "store.toml"
         self.config_path.write_text(config_text.format(data_dir=self.data_dir))
-        self.env = {**os.environ, **(env or {})}
+        self.env = env
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.log = tmp / "store.log"
 
     def start(self) -> None:
-        with open(self.log, "a") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "store", "serve", "--config", str(self.config_path), "--port", str(self.port)],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{self.url}/static/filepicker.js", timeout=1)
-                return
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.process.kill()
-                    raise RuntimeError(f"the store did not start:\n{self.log.read_text()}")
-                time.sleep(0.05)
+        self.process = start_store(self.config_path, self.port, self.log, self.env)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no cleanup, as when the machine or the OOM killer stops it."""

@@ -79,14 +79,9 @@ containers = ["files", "other-files"]
 """
 
 
-@contextlib.contextmanager
-def run_store(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | None = None) -> Iterator[Store]:
-    data_dir = tmp / "data"
-    config_path = tmp / "store.toml"
-    config_path.write_text(config_text.format(data_dir=data_dir))
-    port = free_port()
-    # The store's output goes to a file: a pipe nobody reads fills up and then blocks the store.
-    log_path = tmp / "store.log"
+def start_store(config_path: Path, port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`python -m store serve` on 127.0.0.1:port, once it answers. Its output goes to `log_path`
+    (appended): a pipe nobody reads fills up and then blocks the store."""
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "store", "serve", "--config", str(config_path), "--port", str(port)],
@@ -96,17 +91,26 @@ def run_store(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | N
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while True:
         try:
-            httpx.get(f"{url}/static/filepicker.js", timeout=1)
-            break
+            httpx.get(f"http://127.0.0.1:{port}/static/filepicker.js", timeout=1)
+            return process
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise RuntimeError(f"the store did not start:\n{log_path.read_text(errors='replace')}")
-            time.sleep(0.1)
+            time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def run_store(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | None = None) -> Iterator[Store]:
+    data_dir = tmp / "data"
+    config_path = tmp / "store.toml"
+    config_path.write_text(config_text.format(data_dir=data_dir))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_store(config_path, port, tmp / "store.log", env)
     try:
         yield Store(url, data_dir, config_path, process)
     finally:
