@@ -10,18 +10,24 @@ Three measures, from host pages on another loopback origin than the store, in on
    - curl (tus):    the ceiling: a tus creation POST, then the whole file in one `curl -T` PATCH,
                     the same store route and code as the browsers' chunks, without their
                     per-chunk round trips and checksums; timed around both curl processes;
-   - curl (POST /api/store), for information: the whole file in one plain request.
-   The Blob's sha256 is compared with the file's in every run; the stored bytes are read back and
-   hashed once per variant.
+   - curl (POST /api/store), for information: the whole file in one plain request;
+   - sink-curl, sink-browser, sink-browser-2, for information: the same file to bench/sink.py, a
+                    server that reads the bytes and discards them, so that only the client's own
+                    cost is measured: `curl -T` in one PATCH (timed around the process), and
+                    Chromium's XMLHttpRequest PATCHing 64 MiB File.slice() bodies one after
+                    another, as one stream or as two at once (each half the file), timed in the page
+                    from the first request's start to the last one's load.
+   In every run to the store, the Blob's sha256 is compared with the file's; the stored bytes are
+   read back and hashed once per variant.
 2. Memory: one 4 GiB sparse file through the picker; before and twice a second during the upload:
    the page's JS heap (CDP Performance.getMetrics JSHeapUsedSize), its ArrayBuffer backing stores
    (CDP Runtime.getHeapUsage backingStorageSize: outside the JS heap, where the chunks read to be
    hashed live), Pyodide's WebAssembly memory (`pyodide._module.HEAPU8.length`, the interpreter
    object that PyScript's public `hooks.main.onReady` hands to a hook the host page registers:
-   nothing is added to the picker), the renderer process's VmRSS for information, and the store
-   process's VmRSS (its VmHWM for the peak). The store is a fresh process for this run. (CDP
-   Runtime.queryObjects, which would find every WebAssembly.Memory without a hook, never answers on
-   the picker's page.)
+   nothing is added to the picker), the renderer process's VmRSS (judged too: buffer accounting
+   can hide memory), and the store process's VmRSS (its VmHWM for the peak). The store is a fresh
+   process for this run. (CDP Runtime.queryObjects, which would find every WebAssembly.Memory
+   without a hook, never answers on the picker's page.)
 3. Many files: 1,000 files of 10 KiB picked at once, through the picker vs tus-js-client uploading
    the same files 4 at a time (the picker's PARALLEL_FILES); files per second.
 
@@ -41,8 +47,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -54,7 +62,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from picker.engine import DEFAULT_CHUNK_SIZE
 from picker.upload import STREAMED_CHUNK_SIZE, UploadOptions
 from bench.doc import DOC, write_section
-from tests.servers import BROWSER, HostPages, Store, run_host_pages, run_store
+from tests.servers import BROWSER, HostPages, Store, free_port, run_host_pages, run_store
 
 ROOT = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
@@ -174,8 +182,42 @@ document.getElementById("files").addEventListener("change", function (event) {
     function (error) { window.bench.result = {kind: "error", t: performance.now(), text: String(error)}; });
 });
 </script></body></html>""",
-    "plain": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>plain</title></head>
+    # The picker's loader alone (setKey() is not called, so the Python picker does not boot): its
+    # helpers in `filepicker._io`, for the chunk hashing timed by digest_ms().
+    "loader": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>loader</title>
+<script src="{{STORE}}/static/filepicker.js"></script></head>
 <body><input type="file" id="files"></body></html>""",
+    # sendToSink(url, streams, sliceSize) PATCHes the chosen file to bench/sink.py with XMLHttpRequest,
+    # in `streams` parts at once (each a contiguous part of the file), each sent as slices of
+    # `sliceSize` bytes one after another.
+    "sink": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>sink</title></head>
+<body><input type="file" id="files">
+<script>
+window.bench = {progress: 0, picked: null, result: null};
+window.__ready = performance.now();
+window.sendToSink = function (url, streams, sliceSize) {
+  var file = document.getElementById("files").files[0];
+  function send(blob) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest();
+      xhr.onload = function () { if (xhr.status === 204) resolve(); else reject(new Error("status " + xhr.status)); };
+      xhr.onerror = function () { reject(new Error("no answer from " + url)); };
+      xhr.open("PATCH", url);
+      xhr.send(blob);
+    });
+  }
+  async function stream(start, end) {
+    for (var at = start; at < end; at += sliceSize) await send(file.slice(at, Math.min(at + sliceSize, end)));
+  }
+  var part = Math.ceil(file.size / streams);
+  var parts = [];
+  window.bench.picked = performance.now();
+  for (var i = 0; i < streams; i++) parts.push(stream(i * part, Math.min((i + 1) * part, file.size)));
+  Promise.all(parts).then(
+    function () { window.bench.result = {kind: "success", t: performance.now(), value: []}; },
+    function (error) { window.bench.result = {kind: "error", t: performance.now(), text: String(error)}; });
+};
+</script></body></html>""",
 }
 
 # Runs in the picker page once the dialog is open: note when the dialog's file input fires
@@ -350,10 +392,16 @@ def _measured(page: Page, errors: list[str], what: str, count: int, pick: Callab
     return run
 
 
-def open_picker(context: BrowserContext, pages: HostPages, errors: list[str], name: str = "picker") -> Page:
+def open_page(context: BrowserContext, pages: HostPages, errors: list[str], name: str) -> Page:
+    """A new page in `context` on the host page `name`; its uncaught errors are added to `errors`."""
     page = context.new_page()
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{pages.url}/{name}")
+    return page
+
+
+def open_picker(context: BrowserContext, pages: HostPages, errors: list[str], name: str = "picker") -> Page:
+    page = open_page(context, pages, errors, name)
     page.wait_for_function("window.__ready !== undefined", timeout=BOOT_TIMEOUT_MS)
     return page
 
@@ -389,9 +437,7 @@ def run_tus_js(browser: Browser, pages: HostPages, store: Store, paths: list[Pat
     context = browser.new_context()
     errors: list[str] = []
     try:
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{pages.url}/tus")
+        page = open_page(context, pages, errors, "tus")
         page.wait_for_function("window.__ready !== undefined && window.tus !== undefined")
         page.evaluate("options => { window.tusOptions = options; }",
                       {"endpoint": f"{store.url}/api/upload", "chunkSize": chunk_size, "parallel": PARALLEL_FILES,
@@ -432,6 +478,56 @@ def run_curl_store(store: Store, path: Path) -> Run:
     body = _curl("-X", "POST", "-T", str(path), f"{store.url}/api/store?key=demo&filename={path.name}", "-H", "Expect:",
                  "-H", "Content-Type: application/octet-stream")
     return Run(time.perf_counter() - start, [json.loads(body)], cpu=meter.stop())
+
+
+# The variants that send the file to bench/sink.py: no Blob, nothing stored.
+SINK_VARIANTS = ("sink-curl", "sink-browser", "sink-browser-2")
+
+
+@contextlib.contextmanager
+def run_sink() -> Iterator[str]:
+    """bench/sink.py on a free loopback port, once it accepts connections; yields the URL to send to.
+    Killed at the end."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bench.sink", str(port)], cwd=ROOT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the sink did not start (exit code {process.poll()})")
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/sink"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def run_curl_sink(url: str, path: Path) -> Run:
+    """The whole file in one PATCH to the sink: `curl -T`, `Expect:` emptied as for run_curl_tus."""
+    meter = CpuMeter()
+    start = time.perf_counter()
+    _curl("-X", "PATCH", "-T", str(path), url, "-H", "Expect:")
+    return Run(time.perf_counter() - start, [], cpu=meter.stop())
+
+
+def run_sink_browser(browser: Browser, pages: HostPages, url: str, path: Path, timeout_s: float,
+                     streams: int = 1) -> Run:
+    """The file to the sink from the "sink" page, with XMLHttpRequest in STREAMED_CHUNK_SIZE slices, as
+    `streams` streams at once; timed in the page from the first request's start to the last one's load."""
+    context = browser.new_context()
+    errors: list[str] = []
+    try:
+        page = open_page(context, pages, errors, "sink")
+        page.set_input_files("#files", [str(path)])
+        return _measured(page, errors, "sink", 0,
+                         lambda: page.evaluate("([url, streams, size]) => { window.sendToSink(url, streams, size); }",
+                                               [url, streams, STREAMED_CHUNK_SIZE]), timeout_s)
+    finally:
+        context.close()
 
 
 # --- memory --------------------------------------------------------------------------------------
@@ -553,7 +649,11 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
              "picker-tls": f"picker, https default ({large} MiB chunks, no checksums)",
              "tus-js": f"tus-js-client, {small} MiB chunks", "tus-js-large": f"tus-js-client, {large} MiB chunks",
              "tus-js-parts": f"tus-js-client, 2 parallel parts joined by concatenation, {large} MiB chunks",
-             "curl-tus": "curl, tus (POST + one PATCH)", "curl-store": "curl, POST /api/store"}
+             "curl-tus": "curl, tus (POST + one PATCH)", "curl-store": "curl, POST /api/store",
+             "sink-curl": "curl → a server that discards the bytes",
+             "sink-browser": f"Chromium XMLHttpRequest → the same server, one stream ({large} MiB slices)",
+             "sink-browser-2": f"Chromium XMLHttpRequest → the same server, two streams at once (each half the "
+                               f"file, {large} MiB slices)"}
     med = {k: statistics.median(r.seconds for r in runs) for k, runs in throughput.items()}
     lines = [
         "## Uploads",
@@ -582,14 +682,19 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
         "*curl, tus*: the ceiling, the same store route and code as the browsers' chunks: a creation",
         "`POST /api/upload`, then `curl -T file -X PATCH` of the whole file in one request (`Expect:`",
         "emptied, as browsers send none), timed around both curl processes. *curl, POST /api/store*: the",
-        "whole file in one plain request, for information. *CPU*: CPU seconds spent from the pick to the",
-        "result by the whole machine (/proc/stat) and by the store process; the rest is mostly the",
-        "browser's (or curl's).",
+        "whole file in one plain request, for information. The next three rows, also for information, send",
+        "the same file to a server that reads the bytes and discards them (bench/sink.py), to show what",
+        "sending costs the client itself: curl in one `PATCH`, and Chromium's `XMLHttpRequest` PATCHing",
+        f"{large} MiB `File.slice()` bodies one after another, as one stream or as two at once (each half the",
+        "file), timed in the page from the first request's start to the last one's `load`. *CPU*: CPU seconds",
+        "spent from the pick to the result by the whole machine (/proc/stat) and by the store process (idle",
+        "in the rows to the discarding server); the rest is mostly the browser's (or curl's).",
         "",
         "| variant | median | min | max | MB/s (median) | CPU, machine | CPU, store |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for key in ("curl-tus", "curl-store", "tus-js", "picker", "tus-js-large", "picker-tls", "tus-js-parts"):
+    for key in ("curl-tus", "curl-store", *SINK_VARIANTS, "tus-js", "picker", "tus-js-large", "picker-tls",
+                "tus-js-parts"):
         m, lo, hi = stats([r.seconds for r in throughput[key]])
         busy = statistics.median(r.cpu[0] for r in throughput[key] if r.cpu)
         store_cpu = statistics.median(r.cpu[1] for r in throughput[key] if r.cpu)
@@ -604,12 +709,19 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
             f"- {names[picker]} / {names[tus_js]}, throughput: **{vs_tus:.2f}** (target ≥ {THROUGHPUT_VS_TUS_JS}): "
             f"{verdict(vs_tus >= THROUGHPUT_VS_TUS_JS)}",
         ]
+    lines += [
+        f"- for information: {names['sink-browser']} / curl (tus), throughput: "
+        f"**{med['curl-tus'] / med['sink-browser']:.2f}**: the browser's own ceiling for one stream, against curl "
+        "through the store: no client that sends one stream from this browser can exceed it",
+        f"- for information: {names['sink-browser-2']} / curl (tus), throughput: "
+        f"**{med['curl-tus'] / med['sink-browser-2']:.2f}**",
+    ]
     parts = med["tus-js-large"] / med["tus-js-parts"]
     lines += [
         f"- two parallel parts / one upload (tus-js-client, {large} MiB chunks), throughput: {parts:.2f}: "
         + ("faster" if parts > 1 else "not faster here, so the picker sends one file's chunks one after another"),
-        f"- sha256: the Blob's equals the file's in every run; the stored file read back and hashed once "
-        f"per variant: {'equal' if env['sha_ok'] else 'DIFFERENT'}.",
+        f"- sha256: the Blob's equals the file's in every run to the store; the stored file read back and hashed "
+        f"once per variant: {'equal' if env['sha_ok'] else 'DIFFERENT'}.",
     ]
     profiles = {k: [p for p in (chunk_profile(r) for r in throughput[k]) if p]
                 for k in ("tus-js", "picker", "tus-js-large", "picker-tls")}
@@ -622,11 +734,13 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
             lines.append(f"| {names[key]} | {p['requests']:.0f} | {p['request_ms']:.0f} ms | {p['gap_ms']:.1f} ms | "
                          f"{p['gaps_s']:.2f} s | {p['requests_s']:.2f} s |")
         if env.get("digest_ms") is not None:
-            lines += ["", f"In the same browser, `File.slice(...).arrayBuffer()` + `crypto.subtle.digest(\"SHA-256\")` of one "
-                          f"{small} MiB chunk takes {env['digest_ms']:.0f} ms (median of 8). With checksums the picker "
-                          "does that for every chunk, and the store hashes every chunk twice (the file's sha256 and "
-                          "the chunk's checksum) where it hashes it once for tus-js-client and curl: on a machine "
-                          "whose cores the browser and the store share, that CPU time is upload time."]
+            lines += ["", "In the same browser, the picker's own hashing, `filepicker._io.digest(File.slice(...), "
+                          "\"SHA-256\", holder)` (static/filepicker.js: a read into the buffer it reuses from chunk "
+                          f"to chunk, then `crypto.subtle.digest`), of one {small} MiB chunk takes "
+                          f"{env['digest_ms']:.0f} ms (median of 8). With checksums the picker does that for every "
+                          "chunk, and the store hashes every chunk twice (the file's sha256 and the chunk's checksum) "
+                          "where it hashes it once for tus-js-client and curl: on a machine whose cores the browser "
+                          "and the store share, that CPU time is upload time."]
     lines += ["", f"### Memory: one {sizes.memory / GiB:g} GiB file through the picker", ""]
     if memory is None:
         lines += [memory_note, ""]
@@ -641,8 +755,10 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
             "heap (CDP `Runtime.getHeapUsage` `backingStorageSize`: the chunks read to be hashed are there),",
             "Pyodide's WebAssembly memory (`pyodide._module.HEAPU8.length`, on the interpreter object that",
             "PyScript hands to a `hooks.main.onReady` hook which the bench's host page registers before",
-            "`setKey()`: a read-only hook in the page, none in the picker), and the store's `VmRSS`; the store's",
-            "peak is its `VmHWM` (a fresh store process for each run, so the peak is that upload's).",
+            "`setKey()`: a read-only hook in the page, none in the picker), the `VmRSS` of the page's renderer",
+            "process (of CDP `SystemInfo.getProcessInfo`'s renderers, the one that has used the most CPU: Pyodide's",
+            "boot), and the store's `VmRSS`; the store's peak is its `VmHWM` (a fresh store process for each run,",
+            "so the peak is that upload's).",
             memory_note,
             "",
             "| measure | " + " | ".join(f"{labels[k]}: before → peak (growth)" for k in memory) + " |",
@@ -652,7 +768,7 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
                 ("page WebAssembly memory", "wasm_before", "wasm_peak"),
                 ("**page: JS heap + wasm** (same samples)", "page_before", "page_peak"),
                 ("**page: JS heap + ArrayBuffers + wasm** (same samples)", "page_all_before", "page_all_peak"),
-                ("renderer process RSS (for information)", "renderer_before", "renderer_peak"),
+                ("**renderer process RSS**", "renderer_before", "renderer_peak"),
                 ("**store RSS** (peak: VmHWM)", "store_before", "store_hwm")]
         for title, before, peak in rows:
             lines.append(f"| {title} | " + " | ".join(
@@ -662,20 +778,28 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
         for key, m in memory.items():
             page_growth = m["page_peak"] - m["page_before"]
             page_all_growth = m["page_all_peak"] - m["page_all_before"]
+            renderer_growth = m["renderer_peak"] - m["renderer_before"]
             store_growth = m["store_hwm"] - m["store_before"]
             lines += [
                 f"- {labels[key]}: page growth, JS heap + wasm (the target's measure): **{page_growth / MiB:.1f} MiB** "
                 f"(target < {MEMORY_LIMIT // MiB} MiB): {verdict(page_growth < MEMORY_LIMIT)}; with the ArrayBuffers "
-                f"counted: **{page_all_growth / MiB:.1f} MiB**: {verdict(page_all_growth < MEMORY_LIMIT)}; store RSS "
+                f"counted: **{page_all_growth / MiB:.1f} MiB**: {verdict(page_all_growth < MEMORY_LIMIT)}; renderer "
+                f"process RSS growth: **{renderer_growth / MiB:.1f} MiB**: {verdict(renderer_growth < MEMORY_LIMIT)}; "
+                f"store RSS "
                 f"growth: **{store_growth / MiB:.1f} MiB**: {verdict(store_growth < MEMORY_LIMIT)}; the Blob's sha256 "
                 f"equals the file's: {'yes' if m['sha_ok'] else 'NO'}.",
             ]
         lines += [
             "",
-            "The ArrayBuffers are chunks read to be hashed (http default only); the picker gives each one's",
-            "memory back as soon as it is hashed (`ArrayBuffer.transfer(0)`) instead of leaving it to V8's next",
-            "garbage collection. Without checksums the chunks go from the file to the network without being",
-            "read into the page.",
+            "The ArrayBuffers are the chunks read to be hashed (http default only): the picker reads each one",
+            "into a single buffer per upload, reused from chunk to chunk (a BYOB reader of `Blob.stream()`,",
+            "`filepicker._io.digest` in static/filepicker.js), so that the page holds one chunk at a time. Without",
+            "checksums the chunks go from the file to the network without being read into the page. The",
+            "renderer process's RSS is judged as well because buffer accounting can hide memory: when the picker",
+            "read each chunk with `Blob.arrayBuffer()` and gave it back with `ArrayBuffer.transfer(0)`, the",
+            "ArrayBuffer measure above grew by 5 MiB while the renderer process grew by about 1 GiB during a",
+            "4 GiB upload (`transfer(0)` keeps the memory but reports 0 bytes, so V8 is never pressed to",
+            "collect it).",
             "",
         ]
     fps = {k: statistics.median(sizes.many / r.seconds for r in runs) for k, runs in many.items()}
@@ -724,21 +848,23 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
 
 
 def digest_ms(browser: Browser, pages: HostPages, path: Path) -> float:
-    """ms to read and hash one chunk in the page, as picker/web/tus.py does (File.slice().arrayBuffer()
-    then crypto.subtle.digest)."""
+    """ms to read and hash one chunk in the page with the picker's own code: the loader's
+    `filepicker._io.digest(file.slice(a, b), "SHA-256", holder)` (static/filepicker.js), which reads the
+    chunk into the holder's buffer and hashes it with crypto.subtle.digest; one holder for the 8 chunks,
+    so that they reuse one buffer as in an upload. The median of 8 consecutive chunks."""
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{pages.url}/plain")
+        page.goto(f"{pages.url}/loader")
         page.set_input_files("#files", [str(path)])
         return page.evaluate(
             """async size => {
               const file = document.getElementById("files").files[0];
+              const holder = {};
               const times = [];
               for (let i = 0; i < 8; i++) {
                 const t = performance.now();
-                const buffer = await file.slice(i * size, (i + 1) * size).arrayBuffer();
-                await crypto.subtle.digest("SHA-256", buffer);
+                await window.filepicker._io.digest(file.slice(i * size, (i + 1) * size), "SHA-256", holder);
                 times.push(performance.now() - t);
               }
               times.sort((a, b) => a - b);
@@ -750,11 +876,14 @@ def digest_ms(browser: Browser, pages: HostPages, path: Path) -> float:
         context.close()
 
 
-def throughput_runs(browser: Browser, pages: HostPages, store: Store, path: Path, sha: str, runs: int,
+def throughput_runs(browser: Browser, pages: HostPages, store: Store, sink: str, path: Path, sha: str, runs: int,
                     timeout_s: float) -> tuple[dict[str, list[Run]], bool]:
     variants: dict[str, Callable[[], Run]] = {
         "curl-tus": lambda: run_curl_tus(store, path),
         "curl-store": lambda: run_curl_store(store, path),
+        "sink-curl": lambda: run_curl_sink(sink, path),
+        "sink-browser": lambda: run_sink_browser(browser, pages, sink, path, timeout_s),
+        "sink-browser-2": lambda: run_sink_browser(browser, pages, sink, path, timeout_s, streams=2),
         "tus-js": lambda: run_tus_js(browser, pages, store, [path], timeout_s),
         "picker": lambda: run_picker(browser, pages, [path], {}, timeout_s),
         "tus-js-large": lambda: run_tus_js(browser, pages, store, [path], timeout_s, chunk_size=STREAMED_CHUNK_SIZE),
@@ -771,17 +900,18 @@ def throughput_runs(browser: Browser, pages: HostPages, store: Store, path: Path
         for key in order[i % len(order):] + order[: i % len(order)]:
             LOADS.append(os.getloadavg()[0])
             run = variants[key]()
-            blob = run.blobs[0]
-            if blob["sha256"] != sha or blob["size"] != path.stat().st_size:
-                raise RuntimeError(f"{key}: the Blob's sha256/size is wrong: {blob}")
-            if key not in checked:
-                sha_ok &= file_sha256(stored_path(store, blob)) == sha
-                checked.add(key)
-            forget_stored(store)
+            if key not in SINK_VARIANTS:
+                blob = run.blobs[0]
+                if blob["sha256"] != sha or blob["size"] != path.stat().st_size:
+                    raise RuntimeError(f"{key}: the Blob's sha256/size is wrong: {blob}")
+                if key not in checked:
+                    sha_ok &= file_sha256(stored_path(store, blob)) == sha
+                    checked.add(key)
+                forget_stored(store)
             results[key].append(run)
             profile = chunk_profile(run)
             extra = f", {profile['requests']} requests, idle between them {profile['gaps_s']:.2f} s" if profile else ""
-            print(f"throughput run {i + 1}/{runs} {key:10}: {run.seconds:6.2f} s "
+            print(f"throughput run {i + 1}/{runs} {key:14}: {run.seconds:6.2f} s "
                   f"({mb_s(path.stat().st_size, run.seconds):.0f} MB/s){extra}", flush=True)
     return results, sha_ok
 
@@ -893,6 +1023,7 @@ def memory_run(browser: Browser, tmp: Path, size: int, timeout_s: float,
               f"renderer RSS {s['renderer'] / MiB:7.1f} MiB, store RSS {s['store'] / MiB:6.1f} MiB (peak {s['store_peak'] / MiB:6.1f})")
     print(f"memory run: {run.seconds:.1f} s, page +{(summary['page_peak'] - summary['page_before']) / MiB:.1f} MiB "
           f"(+{(summary['page_all_peak'] - summary['page_all_before']) / MiB:.1f} MiB with ArrayBuffers), "
+          f"renderer +{(summary['renderer_peak'] - summary['renderer_before']) / MiB:.1f} MiB, "
           f"store +{(summary['store_hwm'] - summary['store_before']) / MiB:.1f} MiB", flush=True)
     return summary, note
 
@@ -937,14 +1068,17 @@ def main() -> None:
             browser = playwright.chromium.launch(**BROWSER)
             try:
                 env["chromium"] = browser.version
-                with run_store(tmp) as store, serve_pages(store.url) as pages:
+                with run_store(tmp) as store, serve_pages(store.url) as pages, run_sink() as sink:
                     global STORE_PID
                     STORE_PID = store.process.pid
                     # One untimed small upload each way first, so that no timed run pays for first use.
                     run_picker(browser, pages, small_paths[:1], {}, timeout_s)
                     run_tus_js(browser, pages, store, small_paths[:1], timeout_s)
                     run_curl_tus(store, small_paths[0])
-                    throughput, env["sha_ok"] = throughput_runs(browser, pages, store, big, big_sha, sizes.runs, timeout_s)
+                    run_curl_sink(sink, small_paths[0])
+                    run_sink_browser(browser, pages, sink, small_paths[0], timeout_s)
+                    throughput, env["sha_ok"] = throughput_runs(browser, pages, store, sink, big, big_sha, sizes.runs,
+                                                                timeout_s)
                     env["digest_ms"] = digest_ms(browser, pages, big)
                     many = many_runs(browser, pages, store, small_paths, small_shas, sizes.runs, timeout_s)
                     env["profile"] = main_thread_profile(browser, pages, small_paths, timeout_s)

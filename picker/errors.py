@@ -3,6 +3,7 @@
 CLOSED = 101  # the user closed the dialog without picking a file
 BAD_PARAMETERS = 400
 FORBIDDEN = 403
+FAILED = 500  # the picker itself failed: a fault in its code, never the user's
 
 
 class FPError(Exception):
@@ -16,3 +17,12 @@ class FPError(Exception):
 
     def as_dict(self) -> dict:
         return {"code": self.code, "message": self.message}
+
+
+class Unreadable(FPError):
+    """The browser can no longer read a picked file: it changed, moved or went away on disk after
+    it was picked (browsers refuse to read a file whose modification time changed)."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(BAD_PARAMETERS, f"{filename} changed or went away after it was picked: pick it again")
+        self.filename = filename

@@ -63,8 +63,78 @@
     else queue.push(request);
   }
 
+  // Reads a Blob into `holder.buffer` (an ArrayBuffer reused from chunk to chunk, made or grown
+  // when too small) with a BYOB reader; resolves to a Uint8Array view of the bytes read.
+  // Blob.arrayBuffer() gives a new buffer per chunk, which is freed only at V8's next garbage
+  // collection: hashing a multi-GB file that way can grow the page by GBs (docs/benchmarks.md).
+  function readInto(blob, holder) {
+    var buffer = holder.buffer;
+    holder.buffer = null; // in use: a read started meanwhile (a cancelled one still running) makes its own
+    if (!buffer || buffer.byteLength < blob.size) buffer = new ArrayBuffer(blob.size);
+    var reader;
+    try {
+      reader = blob.stream().getReader({ mode: "byob" });
+    } catch (e) { // no byte streams in this browser
+      return blob.arrayBuffer().then(function (bytes) { return new Uint8Array(bytes); });
+    }
+    var filled = 0;
+    function next() {
+      if (filled === blob.size) return finish();
+      return reader.read(new Uint8Array(buffer, filled, blob.size - filled)).then(function (got) {
+        if (got.done) return finish();
+        buffer = got.value.buffer;
+        filled += got.value.byteLength;
+        return next();
+      });
+    }
+    function finish() {
+      reader.releaseLock();
+      if (filled !== blob.size) throw new Error("read " + filled + " of " + blob.size + " bytes");
+      holder.buffer = buffer;
+      return new Uint8Array(buffer, 0, filled);
+    }
+    return Promise.resolve().then(next);
+  }
+
+  // What the Python picker asks of the browser in one call each, instead of an attribute access or
+  // call across the JS/Python boundary per step (each costs tens of microseconds).
+  var io = {
+    // The hex digest ("SHA-256", "SHA-1") of a Blob's bytes. digest() copies its input when called,
+    // so the holder's buffer is free for the next chunk at once.
+    digest: function (blob, algorithm, holder) {
+      return readInto(blob, holder).then(function (bytes) {
+        return crypto.subtle.digest(algorithm, bytes);
+      }).then(function (hashed) {
+        return Array.prototype.map.call(new Uint8Array(hashed), function (b) {
+          return (b < 16 ? "0" : "") + b.toString(16);
+        }).join("");
+      });
+    },
+    // Whether a Blob's bytes can still be read: the browser refuses to read a picked file that has
+    // changed on disk since, and a request carrying it then fails as if the store had not answered.
+    readable: function (blob) {
+      return blob.slice(0, 1).arrayBuffer().then(function () { return true; }, function () { return false; });
+    },
+    // One request. `headers` is a list [name, value, name, value, ...]; `onSent(bytes)` hears the
+    // upload's progress. Returns {promise, abort}: the promise resolves to [status, raw response
+    // headers, body text], or rejects with a message when no answer came.
+    send: function (method, url, headers, body, onSent) {
+      var xhr = new XMLHttpRequest();
+      var promise = new Promise(function (resolve, reject) {
+        xhr.upload.onprogress = function (event) { onSent(event.loaded); };
+        xhr.onload = function () { resolve([xhr.status, xhr.getAllResponseHeaders(), xhr.responseText]); };
+        xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("no answer from " + url)); };
+      });
+      xhr.open(method, url);
+      for (var i = 0; i < headers.length; i += 2) xhr.setRequestHeader(headers[i], headers[i + 1]);
+      xhr.send(body === undefined ? null : body);
+      return { promise: promise, abort: function () { xhr.abort(); } };
+    },
+  };
+
   window.filepicker = {
     __pickstore: true,
+    _io: io,
     base: base,
     FPError: FPError,
     setKey: function (key) {

@@ -240,3 +240,63 @@ def test_on_a_phone_the_dialog_opens_in_its_own_window(browser, host):
         assert page.locator(DIALOG).count() == 0
     finally:
         context.close()
+
+
+# Where the picker first reads the changed file: its first bytes, to find the real type of a file
+# the browser types generically; a chunk to hash; or only the request that sends it.
+READS = [("report.bin", "sha256"), ("report.png", "sha256"), ("report.png", False)]
+
+
+@pytest.mark.parametrize(("name", "checksum"), READS)
+def test_a_file_changed_after_it_was_picked_fails_its_upload_with_a_clear_message(host_page, store, tmp_path, name,
+                                                                                checksum):
+    """The browser refuses to read a picked file that has since changed on disk. The pick ends in
+    onError at once (no retries of a read that cannot succeed) with a message that says so, shown
+    in the dialog too; nothing is stored."""
+    changing = tmp_path / name
+    changing.write_bytes(b"first version " * 1000)
+    host_page.page.evaluate("options => filepicker.setUploadOptions(options)", {"checksum": checksum})
+    try:
+        dialog = host_page.open("modal", "pickAndStore", {"backgroundUpload": False}, {})
+        dialog.choose([changing])
+        dialog.part(".start").wait_for()
+        changing.write_bytes(b"second version, longer " * 1000)
+        dialog.part(".start").click()
+        result = host_page.outcome()
+    finally:
+        host_page.page.evaluate("filepicker.setUploadOptions({})")
+    assert result["kind"] == "error"
+    assert result["value"]["code"] == 400
+    message = result["value"]["message"]
+    assert message == LOCALE["error.unreadable"].format(filename=name)
+    assert dialog.alert() == message
+    assert not [p for p in store.stored_files() if p.read_bytes() in (b"first version " * 1000, changing.read_bytes())]
+    dialog.part(".close").click()
+
+
+# A dropped entry whose file() hands over something no browser makes: a "file" whose size is no
+# number. It stands for any fault in the picker's own code while it handles a pick.
+DROP_BROKEN_FILE = """() => {
+  const broken = {name: 'broken.png', size: 'many', type: 'image/png', lastModified: 0};
+  const entry = {name: 'broken.png', fullPath: '/broken.png', isFile: true, isDirectory: false,
+                 file: (ok) => setTimeout(() => ok(broken))};
+  const transfer = new DataTransfer();
+  Object.defineProperty(transfer, 'items', {value: [{kind: 'file', webkitGetAsEntry: () => entry}]});
+  Object.defineProperty(transfer, 'files', {value: [broken]});
+  const zone = document.querySelector('[data-pickstore]').shadowRoot.querySelector('[data-drop]');
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  }
+}"""
+
+
+def test_a_fault_in_the_picker_ends_the_pick_with_on_error_instead_of_waiting_for_ever(host_page):
+    dialog = host_page.open("modal", "pickAndStore", {}, {})
+    dialog.part("[data-drop]").wait_for()
+    host_page.page.evaluate(DROP_BROKEN_FILE)
+    result = host_page.outcome()
+    assert result["kind"] == "error"
+    assert result["value"]["code"] == 500
+    assert result["value"]["message"].startswith("The upload stopped because of a fault in the picker: ValueError(")
+    assert dialog.alert() == result["value"]["message"]
+    dialog.part(".close").click()

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 import js
-from pyodide.ffi import JsProxy
+from pyodide.ffi import JsException, JsProxy
 
-from ..errors import CLOSED, FPError
+from ..errors import CLOSED, FAILED, FPError, Unreadable
 from ..i18n import available_languages, choose_language, load_catalog
 from ..options import PickCall, parse_call, split_call
 from ..progress import FileProgress
@@ -53,7 +53,10 @@ async def describe(file: Any, sniff: bool = True) -> PickedFile:
     declared = str(file.type)
     head = b""
     if declared in GENERIC and sniff:
-        head = bytes((await file.slice(0, HEAD_BYTES).arrayBuffer()).to_py())
+        try:
+            head = bytes((await file.slice(0, HEAD_BYTES).arrayBuffer()).to_py())
+        except JsException:
+            raise Unreadable(str(file.name)) from None
     return PickedFile(str(file.name), int(file.size), real_type(declared, head))
 
 
@@ -142,6 +145,26 @@ class PickSession:
     def picked(self, chosen: Sequence[Chosen]) -> None:
         if self.uploads is None:
             self.uploads = asyncio.ensure_future(self.accept(chosen))
+            self.uploads.add_done_callback(self.ended)
+
+    def ended(self, uploads: asyncio.Task[Any]) -> None:
+        """A fault in the picker's own code ends the pick with onError (500) instead of leaving
+        it waiting for ever."""
+        if uploads.cancelled() or uploads.exception() is None:
+            return
+        fault = uploads.exception()
+        js.console.error(f"filepicker: the upload stopped on a fault: {fault!r}")
+        self.fail(FPError(FAILED, self.catalog.t("error.fault", message=repr(fault))))
+
+    def fail(self, error: FPError) -> None:
+        """The pick has failed and the page hears it now; the dialog stays open so that the user
+        can read why, and closing it afterwards reports nothing more."""
+        self.dialog.show_error(error.message)
+        if not self.reported:
+            invoke(self.call.on_error, error)
+            self.reported = True
+        if not self.dialog.is_open:
+            self.finish(error)
 
     async def accept(self, chosen: Sequence[Chosen]) -> None:
         files = [c.file for c in chosen]
@@ -149,8 +172,12 @@ class PickSession:
         # Only a mimetype restriction needs every real type before the selection is accepted; else
         # each file's is found just before it uploads, and the first upload starts at once.
         sniff_now = bool(self.call.picker.mimetypes)
-        described = await bounded(PARALLEL_READS, [describe(f, sniff_now) for f in files])
-        problem = self.rejection(described)
+        try:
+            described = await bounded(PARALLEL_READS, [describe(f, sniff_now) for f in files])
+        except Unreadable as unreadable:
+            described, problem = [], self.catalog.t("error.unreadable", filename=unreadable.filename)
+        else:
+            problem = self.rejection(described)
         if problem:
             self.dialog.show_error(problem)
             self.uploads = None  # the user may pick again; nothing was sent
@@ -170,13 +197,7 @@ class PickSession:
         try:
             blobs = await bounded(self.upload_options.parallel_files, uploads)
         except FPError as error:
-            self.dialog.show_error(error.message)
-            # The pick has failed and the page hears it now; the dialog stays open so that the
-            # user can read why, and closing it afterwards reports nothing more.
-            invoke(self.call.on_error, error)
-            self.reported = True
-            if not self.dialog.is_open:
-                self.finish(error)
+            self.fail(error)
             return
         self.dialog.announce(self.catalog.t("status.done", count=len(blobs)))
         self.finish(list(blobs))
@@ -184,9 +205,9 @@ class PickSession:
     async def upload(self, index: int, file: Any, progress: FileProgress) -> dict:
         endpoint = upload_endpoint(self.base)
         chunk_size, checksum = self.upload_options.plan(endpoint)
-        if progress.mimetype in GENERIC:
-            progress.mimetype = (await describe(file)).mimetype
         try:
+            if progress.mimetype in GENERIC:
+                progress.mimetype = (await describe(file)).mimetype
             blob = await upload_file(
                 file,
                 endpoint,
@@ -198,6 +219,9 @@ class PickSession:
                 retry=self.upload_options.retry,
                 checksum=checksum,
             )
+        except Unreadable as error:
+            self.dialog.fail_file(index)
+            raise FPError(error.code, self.catalog.t("error.unreadable", filename=progress.filename)) from error
         except FPError as error:
             self.dialog.fail_file(index)
             raise FPError(error.code, self.catalog.t("error.upload", filename=progress.filename, message=error.message)) from error

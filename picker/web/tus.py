@@ -1,6 +1,8 @@
 """Drives the tus engine (picker/engine.py) in the browser: XMLHttpRequest with File.slice bodies,
 so a file's bytes go from disk to the network without entering Python; crypto.subtle for chunk
-checksums; upload URLs remembered in localStorage so that a reload can resume."""
+checksums; upload URLs remembered in localStorage so that a reload can resume. The requests and
+reads are the loader's `filepicker._io` (static/filepicker.js): one call across the JS/Python
+boundary each."""
 
 from __future__ import annotations
 
@@ -8,13 +10,13 @@ import asyncio
 from typing import Any, Callable, Mapping
 
 import js
-from pyodide.ffi import create_proxy
+from pyodide.ffi import JsException, create_proxy, to_js
 
 from ..engine import (
     DEFAULT_CHUNK_SIZE, Checksum, ComputeChecksum, Done, Failed, NetworkError, Request, Response, RetryPolicy,
     Sent, Upload, Wait, fingerprint,
 )
-from ..errors import FPError
+from ..errors import FPError, Unreadable
 from ..progress import FileProgress
 
 SUBTLE_NAMES = {"sha256": "SHA-256", "sha1": "SHA-1"}
@@ -31,47 +33,28 @@ def _headers(raw: str) -> dict[str, str]:
     return headers
 
 
-async def send(request: Request, body: Any, on_sent: Callable[[int], None]) -> Response:
-    """One request; raises ConnectionError when no answer arrives (or the task is cancelled,
-    which aborts the request)."""
-    loop = asyncio.get_running_loop()
-    answer: asyncio.Future[Response] = loop.create_future()
-    xhr = js.XMLHttpRequest.new()
-
-    def loaded(event: Any) -> None:
-        if not answer.done():
-            answer.set_result(Response(int(xhr.status), _headers(str(xhr.getAllResponseHeaders())), str(xhr.responseText)))
-
-    def failed(event: Any) -> None:
-        if not answer.done():
-            answer.set_exception(ConnectionError(f"no answer from {request.url}"))
-
-    proxies = [create_proxy(f) for f in (lambda e: on_sent(int(e.loaded)), loaded, failed)]
-    xhr.upload.onprogress = proxies[0]
-    xhr.onload = proxies[1]
-    xhr.onerror = xhr.ontimeout = proxies[2]
-    xhr.open(request.method, request.url)
-    for name, value in request.headers.items():
-        xhr.setRequestHeader(name, value)
-    xhr.send(body)
+async def send(request: Request, body: Any, on_sent: Any) -> Response:
+    """One request (the loader's `_io.send`); raises ConnectionError when no answer arrives. A
+    cancelled task aborts its request. `on_sent` is a JS function proxy, made once per upload."""
+    headers = [item for pair in request.headers.items() for item in pair]
+    sending = js.filepicker._io.send(request.method, request.url, to_js(headers), body, on_sent)
     try:
-        return await answer
-    finally:
-        if not answer.done() or answer.cancelled():
-            xhr.abort()
-        xhr.upload.onprogress = xhr.onload = xhr.onerror = xhr.ontimeout = None
-        for proxy in proxies:
-            proxy.destroy()
+        status, raw, text = (await sending.promise).to_py()
+    except JsException as exc:
+        raise ConnectionError(str(exc)) from None
+    except asyncio.CancelledError:
+        sending.abort()
+        raise
+    return Response(int(status), _headers(raw), text)
 
 
-async def digest(blob: Any, algorithm: str) -> bytes:
-    buffer = await blob.arrayBuffer()
-    hashed = await js.crypto.subtle.digest(SUBTLE_NAMES[algorithm], buffer)
-    # digest() copied the bytes when called: give the chunk's memory back now rather than at V8's
-    # next garbage collection, which lets tens of MiB of read chunks pile up first.
-    if hasattr(buffer, "transfer"):
-        buffer.transfer(0)
-    return bytes(js.Uint8Array.new(hashed).to_py())
+async def digest(file: Any, part: tuple[int, int], algorithm: str, holder: Any) -> bytes:
+    """The digest of the file's bytes `part`, read into `holder.buffer` (reused from chunk to
+    chunk) by the loader; Unreadable when the browser can no longer read the file."""
+    try:
+        return bytes.fromhex(await js.filepicker._io.digest(file.slice(*part), SUBTLE_NAMES[algorithm], holder))
+    except JsException:
+        raise Unreadable(str(file.name)) from None
 
 
 class Remembered:
@@ -115,6 +98,14 @@ async def upload_file(
     # The next chunk's checksum, computed while this chunk uploads: reading and hashing a chunk takes
     # tens of ms (benchmarked in bench/uploads.py) that would otherwise leave the connection idle.
     ahead: dict[tuple[int, int], asyncio.Future[bytes]] = {}
+    holder = js.Object.new()  # the buffer chunks are read into to be hashed, one per upload
+    sending: list[Request] = []  # the request whose progress on_sent hears
+
+    def sent(count: int) -> None:
+        upload.receive(sending[0], Sent(int(count)))
+        on_progress(upload.progress)
+
+    on_sent = create_proxy(sent)
     try:
         while True:
             action = upload.next_action()
@@ -125,15 +116,14 @@ async def upload_file(
                 if upload.checksum_algorithm and end < upload.size and following not in ahead:
                     for pending in ahead.values():
                         pending.cancel()
-                    ahead = {following: asyncio.ensure_future(digest(file.slice(*following), upload.checksum_algorithm))}
-
-                def sent(count: int, action: Request = action) -> None:
-                    upload.receive(action, Sent(count))
-                    on_progress(upload.progress)
-
+                    ahead = {following: asyncio.ensure_future(
+                        digest(file, following, upload.checksum_algorithm, holder))}
+                sending[:] = [action]
                 try:
-                    response = await send(action, body, sent)
+                    response = await send(action, body, on_sent)
                 except ConnectionError as exc:
+                    if body is not None and not await js.filepicker._io.readable(file):
+                        raise Unreadable(str(file.name)) from None  # no retry can read it
                     upload.receive(action, NetworkError(str(exc)))
                     continue
                 upload.receive(action, response)
@@ -141,7 +131,8 @@ async def upload_file(
                 on_progress(upload.progress)
             elif isinstance(action, ComputeChecksum):
                 pending = ahead.pop(action.file_slice, None)
-                hashed = await pending if pending else await digest(file.slice(*action.file_slice), action.algorithm)
+                hashed = await pending if pending else await digest(
+                    file, action.file_slice, action.algorithm, holder)
                 upload.receive(action, Checksum(hashed))
             elif isinstance(action, Wait):
                 await asyncio.sleep(action.seconds)
@@ -155,3 +146,4 @@ async def upload_file(
     finally:
         for pending in ahead.values():
             pending.cancel()
+        on_sent.destroy()
