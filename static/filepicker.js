@@ -67,6 +67,10 @@
   // when too small) with a BYOB reader; resolves to a Uint8Array view of the bytes read.
   // Blob.arrayBuffer() gives a new buffer per chunk, which is freed only at V8's next garbage
   // collection: hashing a multi-GB file that way can grow the page by GBs (docs/benchmarks.md).
+  // The reads under way, held here: a stream whose only references are its own pending read and
+  // its reader's callbacks can be garbage collected mid-read, and its read then never settles.
+  var reading = new Set();
+
   function readInto(blob, holder) {
     var buffer = holder.buffer;
     holder.buffer = null; // in use: a read started meanwhile (a cancelled one still running) makes its own
@@ -78,6 +82,8 @@
       return blob.arrayBuffer().then(function (bytes) { return new Uint8Array(bytes); });
     }
     var filled = 0;
+    var held = { blob: blob, reader: reader };
+    reading.add(held);
     function next() {
       if (filled === blob.size) return finish();
       return reader.read(new Uint8Array(buffer, filled, blob.size - filled)).then(function (got) {
@@ -93,7 +99,7 @@
       holder.buffer = buffer;
       return new Uint8Array(buffer, 0, filled);
     }
-    return Promise.resolve().then(next);
+    return Promise.resolve().then(next).finally(function () { reading.delete(held); });
   }
 
   // What the Python picker asks of the browser in one call each, instead of an attribute access or

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .servers import run_host_pages
+from .servers import BROWSER, run_host_pages
 from .test_store_tus import source  # noqa: F401 - a fixture: a file of a few MiB and its bytes
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
@@ -80,3 +80,37 @@ def test_send_answers_status_headers_and_body_and_reports_progress(io_page, stor
     assert result["body"]["sha256"] == hashlib.sha256(data).hexdigest()
     assert result["sent"] == len(data)
     assert result["failed"] == "Error: no answer from http://127.0.0.1:9/nothing"
+
+
+def test_reads_survive_garbage_collection(browser, store, source):
+    """A Blob stream's pending read is held by nothing the page can reach: unless the loader holds
+    its reads, V8 may collect one mid-read and its digest never settles (a pick that hangs). Here
+    garbage is collected, on purpose, while 200 reads are under way."""
+    path, data = source
+    launch = {**BROWSER, "args": [*BROWSER.get("args", []), "--js-flags=--expose-gc"]}
+    with run_host_pages(store.url, {"io": PAGE}) as pages:
+        collecting = browser.browser_type.launch(**launch)  # a browser of its own, with gc() exposed
+        try:
+            page = collecting.new_page()
+            page.goto(f"{pages.url}/io")
+            page.set_input_files("#file", str(path))
+            digests = page.evaluate("""async () => {
+              const file = document.getElementById('file').files[0];
+              const reads = [];
+              for (let i = 0; i < 200; i++) {
+                reads.push(window.filepicker._io.digest(file.slice(i * 4096, i * 4096 + 10240), 'SHA-256', {}));
+                gc();
+              }
+              const settled = Promise.all(reads);
+              const deadline = performance.now() + 10000;
+              let done = null;
+              settled.then(values => { done = values; });
+              while (done === null && performance.now() < deadline) {
+                await new Promise(resolve => setTimeout(resolve, 20));
+                gc();
+              }
+              return done;
+            }""")
+        finally:
+            collecting.close()
+    assert digests == [hashlib.sha256(data[i * 4096:i * 4096 + 10240]).hexdigest() for i in range(200)]
