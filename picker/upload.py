@@ -38,7 +38,7 @@ def upload_metadata(api_key: str, call: PickCall) -> dict[str, str | None]:
 # the chunk size (a proxy in front of the store may cap request bodies, as nginx's
 # client_max_body_size does), the retry policy, how many files upload at once and the chunks'
 # checksum algorithm. Not per pick: one page, one store.
-UPLOAD_OPTION_KEYS = ("chunkSize", "retries", "retryDelay", "maxRetryDelay", "parallelFiles", "checksum")
+UPLOAD_OPTION_KEYS = ("chunkSize", "retries", "retryDelay", "maxRetryDelay", "parallelFiles", "checksum", "stallTimeout")
 PARALLEL_FILES = 4
 MAX_PARALLEL_FILES = 32
 CHECKSUMS = ("sha256", "sha1")  # what crypto.subtle computes and every tus store with checksums verifies
@@ -48,6 +48,9 @@ NO_CHECKSUM = "none"
 # whatever part of one arrived: large ones mean fewer requests.
 CHECKSUMMED_CHUNK_SIZE = DEFAULT_CHUNK_SIZE
 STREAMED_CHUNK_SIZE = 64 * 1024 * 1024
+# Seconds a request may go without its body moving (or, without a body, without an answer) before
+# it is aborted and retried: a connection can go dead without closing, and then nothing else ends it.
+STALL_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class UploadOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     parallel_files: int = PARALLEL_FILES
     checksum: str | None = None  # None: as fits the store's scheme; NO_CHECKSUM: none
+    stall_timeout: float = STALL_TIMEOUT  # seconds; 0: none
     warnings: tuple[str, ...] = ()
 
     def plan(self, endpoint: str) -> tuple[int, str | None]:
@@ -95,9 +99,10 @@ def _checksum(raw: Mapping[str, Any]) -> str | None:
 
 def parse_upload_options(raw: Any) -> UploadOptions:
     """filepicker.setUploadOptions({chunkSize: bytes, retries: n, retryDelay: ms, maxRetryDelay: ms,
-    parallelFiles: n, checksum: "sha256" | "sha1" | false}): retries is how many consecutive failures without
-    progress are retried before onError; the delay before retry n is retryDelay * 2^(n-1), at most
-    maxRetryDelay, of which half is random; parallelFiles is how many files upload at once."""
+    parallelFiles: n, checksum: "sha256" | "sha1" | false, stallTimeout: ms}): retries is how many consecutive
+    failures without progress are retried before onError; the delay before retry n is
+    retryDelay * 2^(n-1), at most maxRetryDelay, of which half is random; parallelFiles is how many
+    files upload at once; a request whose body does not move for stallTimeout ms is a failure (0: never)."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
@@ -119,5 +124,6 @@ def parse_upload_options(raw: Any) -> UploadOptions:
         retry=RetryPolicy(max_retries=defaults.max_retries if retries is None else retries, base=base, cap=cap),
         parallel_files=parallel_files or PARALLEL_FILES,
         checksum=_checksum(raw),
+        stall_timeout=_milliseconds(raw, "stallTimeout", STALL_TIMEOUT),
         warnings=warnings,
     )

@@ -122,18 +122,36 @@
       return blob.slice(0, 1).arrayBuffer().then(function () { return true; }, function () { return false; });
     },
     // One request. `headers` is a list [name, value, name, value, ...]; `onSent(bytes)` hears the
-    // upload's progress. Returns {promise, abort}: the promise resolves to [status, raw response
-    // headers, body text], or rejects with a message when no answer came.
-    send: function (method, url, headers, body, onSent) {
+    // upload's progress. A request during which nothing moves for `stallMs` ms (no body bytes
+    // sent, no answer yet: a connection gone dead without closing, as after a network switch or
+    // a laptop's sleep) is aborted; 0 waits for ever. Returns {promise, abort}: the promise
+    // resolves to [status, raw response headers, body text], or rejects with a message when no
+    // answer came.
+    send: function (method, url, headers, body, onSent, stallMs) {
       var xhr = new XMLHttpRequest();
+      var timer = null;
+      var stalled = false;
+      function watch() {
+        clearTimeout(timer);
+        if (stallMs > 0) timer = setTimeout(function () { stalled = true; xhr.abort(); }, stallMs);
+      }
       var promise = new Promise(function (resolve, reject) {
-        xhr.upload.onprogress = function (event) { onSent(event.loaded); };
-        xhr.onload = function () { resolve([xhr.status, xhr.getAllResponseHeaders(), xhr.responseText]); };
-        xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("no answer from " + url)); };
+        xhr.upload.onprogress = function (event) { watch(); onSent(event.loaded); };
+        xhr.onreadystatechange = xhr.onprogress = watch;
+        xhr.onload = function () {
+          clearTimeout(timer);
+          resolve([xhr.status, xhr.getAllResponseHeaders(), xhr.responseText]);
+        };
+        xhr.onerror = xhr.ontimeout = xhr.onabort = function () {
+          clearTimeout(timer);
+          reject(new Error(stalled ? "nothing moved for " + stallMs / 1000 + " s on the way to " + url
+                                   : "no answer from " + url));
+        };
       });
       xhr.open(method, url);
       for (var i = 0; i < headers.length; i += 2) xhr.setRequestHeader(headers[i], headers[i + 1]);
       xhr.send(body === undefined ? null : body);
+      watch();
       return { promise: promise, abort: function () { xhr.abort(); } };
     },
   };

@@ -111,6 +111,13 @@ class SQLiteIndex:
             "writeable INTEGER NOT NULL, completed INTEGER NOT NULL, created REAL NOT NULL, expires REAL NOT NULL,"
             "lock_token TEXT, lock_until REAL)"
         )
+        # lock_wanted: another request asked the lease's holder to stop (when it took the lease).
+        if "lock_wanted" not in {row[1] for row in self._db.execute("PRAGMA table_info(uploads)")}:
+            try:
+                self._db.execute("ALTER TABLE uploads ADD COLUMN lock_wanted REAL")
+            except sqlite3.OperationalError as exc:  # another store process, starting too, added it
+                if "duplicate column" not in str(exc):
+                    raise
 
     def add(self, record: FileRecord) -> None:
         """Record a stored file. A file stored at an exact path replaces what was there, so older
@@ -189,11 +196,28 @@ class SQLiteIndex:
         whose holder died runs out by itself."""
         with self._lock:
             cursor = self._db.execute(
-                "UPDATE uploads SET lock_token = ?, lock_until = ?"
+                # A request that wanted the lease asked its former holder to stop, not this one.
+                "UPDATE uploads SET lock_token = ?, lock_until = ?,"
+                " lock_wanted = CASE WHEN lock_token IS ? THEN lock_wanted END"
                 " WHERE id = ? AND (lock_token IS NULL OR lock_token = ? OR lock_until < ?)",
-                (token, until, upload_id, token, now),
+                (token, until, token, upload_id, token, now),
             )
         return cursor.rowcount == 1
+
+    def want_upload(self, upload_id: str, now: float) -> None:
+        """Ask the holder of an upload's lease to stop and let it go."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE uploads SET lock_wanted = ? WHERE id = ? AND lock_token IS NOT NULL", (now, upload_id)
+            )
+
+    def is_wanted(self, upload_id: str, token: str) -> bool:
+        """Whether another request asked the holder of `token`'s lease to stop."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT lock_wanted IS NOT NULL FROM uploads WHERE id = ? AND lock_token = ?", (upload_id, token)
+            ).fetchone()
+        return bool(row and row[0])
 
     def release_upload(self, upload_id: str, token: str) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Callable, Iterator
 
 from .backends import PartialStore
 from .destination import Destination, checked_access, checked_region
@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 # A lease is renewed every LEASE_SECONDS / 4 while its request runs (and as its body streams), so it
 # only runs out when its holder died: then the upload waits this long, not longer, for a client's
 # retry, which comes after a few seconds (the picker's first retries: 0.5 s, 1 s, 2 s, 4 s, 8 s).
+# A request refused because another holds the lease asks that one to stop: a client that gave up a
+# request on a connection gone dead (the store still waiting for its body) takes its upload back
+# within LEASE_SECONDS / 4, with what arrived of that body kept.
 LEASE_SECONDS = 10.0
 SWEEP_INTERVAL = 60.0
 
@@ -50,12 +53,21 @@ class Lease:
         self.upload_id = upload_id
         self._token = secrets.token_hex(8)
         self._renew_at = 0.0
+        # Called when another request wants the upload: the request body under way, if any, stops.
+        self.on_wanted: Callable[[], None] | None = None
 
     def take(self) -> None:
         now = time.time()
         if not self._index.lease_upload(self.upload_id, self._token, now, now + LEASE_SECONDS):
-            raise StoreError(LOCKED, f"upload {self.upload_id!r} is busy with another request: retry shortly")
+            self._index.want_upload(self.upload_id, now)
+            raise StoreError(
+                LOCKED, f"upload {self.upload_id!r} is busy with another request, now asked to stop: retry shortly"
+            )
         self._renew_at = now + LEASE_SECONDS / 2
+
+    def check_wanted(self) -> None:
+        if self.on_wanted is not None and self._index.is_wanted(self.upload_id, self._token):
+            self.on_wanted()
 
     def renew(self) -> None:
         if time.time() >= self._renew_at:
@@ -81,6 +93,7 @@ def leased(index: SQLiteIndex, upload_id: str) -> Iterator[Lease]:
             lease.take()
         except StoreError:
             return  # lost (this process stood still for LEASE_SECONDS): the next renew() says so
+        lease.check_wanted()
         timer = loop.call_later(LEASE_SECONDS / 4, keep)
 
     timer = loop.call_later(LEASE_SECONDS / 4, keep)

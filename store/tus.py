@@ -64,27 +64,43 @@ class TusResumable:
         await self.app(scope, receive, send_with_version)
 
 
-async def _body(request: Request) -> AsyncIterator[bytes]:
-    """The request's body; Interrupted when the client goes away, or sends nothing for
+async def _body(request: Request, lease: resumable.Lease) -> AsyncIterator[bytes]:
+    """The request's body; Interrupted when the client goes away, sends nothing for
     BODY_IDLE_SECONDS (a connection that died without a word would otherwise hold the upload's
-    lease, which its request keeps renewing, for ever)."""
+    lease, which its request keeps renewing, for ever), or another request wants the upload (its
+    client gave this one up)."""
     loop = asyncio.get_running_loop()
     chunks = request.stream().__aiter__()
+    wanted = waiting = False
     # One deadline, moved at each chunk (a wait_for per chunk would make a task per chunk: a
     # noticeable share of the CPU time of a large upload), and off while the caller has the chunk.
     try:
         async with asyncio.timeout(None) as idle:
-            while True:
+
+            def stop() -> None:
+                nonlocal wanted
+                wanted = True
+                if waiting:  # else the caller has a chunk: stop before the next one
+                    idle.reschedule(loop.time())
+
+            lease.on_wanted = stop
+            while not wanted:
                 idle.reschedule(loop.time() + BODY_IDLE_SECONDS)
+                waiting = True
                 try:
                     chunk = await chunks.__anext__()
                 except StopAsyncIteration:
                     return
+                finally:
+                    waiting = False
                 idle.reschedule(None)
                 if chunk:
                     yield chunk
+        raise resumable.Interrupted()
     except (ClientDisconnect, TimeoutError):
         raise resumable.Interrupted() from None
+    finally:
+        lease.on_wanted = None
 
 
 async def _alive(state: StoreState, upload_id: str) -> UploadRecord:
@@ -168,7 +184,7 @@ async def create_upload(request: Request) -> Response:
     try:
         with resumable.leased(state.index, upload.id) as lease:
             if with_body:
-                upload = await resumable.receive(state, upload, _body(request), checksum, lease)
+                upload = await resumable.receive(state, upload, _body(request, lease), checksum, lease)
             if upload.offset == upload.length and not upload.partial:
                 upload, record = await resumable.complete(state, upload)
     except StoreError:
@@ -241,7 +257,7 @@ async def patch_upload(request: Request) -> Response:
         upload = await _alive(state, upload_id)  # as the request that held the lease before left it
         check_offset(upload, offset, headers.get("content-length"))
         if not upload.completed:
-            upload = await resumable.receive(state, upload, _body(request), checksum, lease)
+            upload = await resumable.receive(state, upload, _body(request, lease), checksum, lease)
             if upload.offset == upload.length and not upload.partial:
                 upload, record = await resumable.complete(state, upload)
         elif not upload.partial:

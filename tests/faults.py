@@ -44,6 +44,8 @@ class Proxy:
     - cut: when the body bytes forwarded so far, all connections together, reach the next multiple
       of `cut_every`, both sides of the connection are closed there, in the middle of a request;
     - slowed to `rate` bytes a second;
+    - stalled: when the body bytes forwarded so far reach `stall_at`, the proxy stops reading that
+      request's body and forwards nothing more on its connection, which it leaves open (once);
     - damaged: `damage(seen)` returning a body offset makes the proxy flip that byte.
     """
 
@@ -51,10 +53,12 @@ class Proxy:
     cut_every: int | None = None
     rate: float | None = None
     damage: Callable[[Seen], int | None] | None = None
+    stall_at: int | None = None
     port: int = 0
     seen: list[Seen] = field(default_factory=list)
     body_bytes: int = 0
     cuts: int = 0
+    stalled: list[Seen] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -120,6 +124,9 @@ class Proxy:
             await writer.drain()
             seen.forwarded += len(piece)
             self.body_bytes += len(piece)
+            if self.stall_at is not None and not self.stalled and self.body_bytes >= self.stall_at:
+                self.stalled.append(seen)
+                await asyncio.Event().wait()  # until the proxy is closed: the client must give up
             if self.rate:
                 await asyncio.sleep(len(piece) / self.rate)
         return True

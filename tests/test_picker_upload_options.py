@@ -59,6 +59,12 @@ def test_files_at_once_and_the_checksum_algorithm():
     assert (options.parallel_files, options.checksum) == (8, "sha1")
 
 
+def test_a_request_that_stalls_is_given_up_after_30_s_unless_the_page_chose():
+    assert parse_upload_options({}).stall_timeout == 30.0
+    assert parse_upload_options({"stallTimeout": 1500}).stall_timeout == 1.5
+    assert parse_upload_options({"stallTimeout": 0}).stall_timeout == 0
+
+
 def test_zero_retries_fail_at_the_first_error():
     assert parse_upload_options({"retries": 0}).retry.max_retries == 0
 
@@ -79,6 +85,8 @@ def test_zero_retries_fail_at_the_first_error():
         ({"checksum": "md5"}, "checksum"),
         ({"checksum": True}, "checksum"),
         ({"checksum": "none"}, "checksum"),
+        ({"stallTimeout": -1}, "stallTimeout"),
+        ({"stallTimeout": "soon"}, "stallTimeout"),
         (42, "setUploadOptions"),
     ],
 )

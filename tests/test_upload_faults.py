@@ -233,10 +233,11 @@ def patch_upload(client: httpx.Client, url: str, offset: int, body: Any, **heade
     return client.patch(url, headers={**OFFSET_STREAM, "Upload-Offset": str(offset), **headers}, content=body)
 
 
-def held(client: httpx.Client, url: str) -> bool:
-    """Whether a request holds the upload's lease: a PATCH at an offset no upload has is answered
-    423 then, else 409, and changes nothing either way."""
-    return patch_upload(client, url, 10**12, b"").status_code == 423
+def held(store, url: str) -> bool:
+    """Whether a request holds the upload's lease, as the index on disk says (asking with a request
+    would ask the holder to stop)."""
+    rows = store.index_rows("SELECT lock_until FROM uploads WHERE id = ?", url.rsplit("/", 1)[1])
+    return bool(rows) and rows[0][0] is not None and rows[0][0] > time.time()
 
 
 def slow_patch(url: str, offset: int, first: bytes, rest: bytes, go_on: threading.Event, outcome: dict) -> threading.Thread:
@@ -264,12 +265,12 @@ def test_a_killed_stores_lease_on_an_upload_runs_out_within_lease_seconds(store)
         url = create_upload(client, 2 * MIB)
         go_on, outcome = threading.Event(), {}
         slow_patch(url, 0, b"a" * MIB, b"b" * MIB, go_on, outcome)
-        wait_until(None, lambda: held(client, url), what="the PATCH to hold the upload")
+        wait_until(None, lambda: held(store, url), what="the PATCH to hold the upload")
         store.kill()  # holding the lease
         killed = time.monotonic()
         go_on.set()
         store.start()
-        assert held(client, url)  # by the dead process
+        assert held(store, url)  # by the dead process
         wait_until(None, lambda: patch_upload(client, url, 0, b"c" * MIB).status_code == 204, timeout=LEASE_SECONDS + 5,
                    what="the lease to run out")
         assert time.monotonic() - killed <= LEASE_SECONDS + 2
@@ -285,13 +286,38 @@ def test_a_live_request_keeps_its_lease_however_long_its_body_pauses(store):
         url = create_upload(client, 2 * MIB)
         go_on, outcome = threading.Event(), {}
         thread = slow_patch(url, 0, b"a" * MIB, b"b" * MIB, go_on, outcome)
-        wait_until(None, lambda: held(client, url), what="the PATCH to hold the upload")
+        wait_until(None, lambda: held(store, url), what="the PATCH to hold the upload")
         time.sleep(LEASE_SECONDS + 1.5)
-        assert held(client, url)
+        assert held(store, url)
         go_on.set()
         thread.join(30)
         assert outcome["response"].status_code == 200
         assert outcome["response"].json()["sha256"] == sha256(b"a" * MIB + b"b" * MIB)
+
+
+def test_a_request_refused_423_asks_the_holder_to_stop_and_its_retry_takes_the_upload_over(store):
+    """A client that gave up a request on a dead connection retries while the store still waits for
+    that body. Its retry is refused (423), and the waiting request is asked to stop: within
+    LEASE_SECONDS / 4 it ends, keeping what arrived, and the next retry goes on from there."""
+    with httpx.Client(base_url=store.url, timeout=30) as client:
+        url = create_upload(client, 3 * MIB)
+        go_on, outcome = threading.Event(), {}
+        thread = slow_patch(url, 0, b"a" * MIB, b"b" * MIB, go_on, outcome)
+        wait_until(None, lambda: held(store, url), what="the PATCH to hold the upload")
+        time.sleep(0.5)  # for its first MiB to arrive (the offset moves when its body ends)
+        refused = patch_upload(client, url, MIB, b"c" * MIB)
+        assert refused.status_code == 423
+        asked = time.monotonic()
+        wait_until(None, lambda: not held(store, url), timeout=LEASE_SECONDS, what="the waiting request to stop")
+        assert time.monotonic() - asked <= LEASE_SECONDS / 4 + 1.5
+        assert client.head(url, headers=TUS).headers["upload-offset"] == str(MIB)
+        taken = patch_upload(client, url, MIB, b"c" * MIB)
+        assert taken.status_code == 204
+        done = patch_upload(client, url, 2 * MIB, b"d" * MIB)
+        assert done.status_code == 200
+        assert done.json()["sha256"] == sha256(b"a" * MIB + b"c" * MIB + b"d" * MIB)
+        go_on.set()
+        thread.join(30)
 
 
 def test_a_failed_commit_is_tried_again_by_get_which_says_why_or_gives_the_blob(store):
@@ -312,3 +338,22 @@ def test_a_failed_commit_is_tried_again_by_get_which_says_why_or_gives_the_blob(
         assert blob.status_code == 200, blob.text
         assert blob.json()["sha256"] == sha256(data)
         assert (container / "reports" / "q3.bin").read_bytes() == data
+
+
+def test_a_connection_that_goes_dead_mid_request_is_given_up_and_the_upload_resumes(page, store, source):
+    """The proxy stops passing a chunk on halfway and leaves its connection open: no error ever
+    comes. After stallTimeout without a byte moving the picker gives that request up, asks the
+    store where it stands and goes on from there."""
+    with run_proxy(store.port, stall_at=3 * MIB + 100_000) as proxy, run_host_pages(proxy.url) as pages:
+        started = time.monotonic()
+        pick(page, pages, source, tuning={**TUNING, "stallTimeout": 1500})
+        result = outcome(page, timeout=45_000)
+        seconds = time.monotonic() - started
+    assert result["kind"] == "success", result
+    check_stored(result["value"], source, store)
+    [stalled] = proxy.stalled
+    assert stalled.method == "PATCH" and 0 < stalled.forwarded < stalled.length
+    assert len(proxy.requests("POST")) == 1, "the upload was resumed, never started over"
+    assert len(proxy.requests("HEAD")) >= 1, "the picker asked the store where to go on from"
+    assert seconds < 30, f"the stall was given up late: {seconds:.1f} s"
+    assert_progress_honest(progress_events(page), [source])

@@ -218,6 +218,7 @@ class PickSession:
                 chunk_size=chunk_size,
                 retry=self.upload_options.retry,
                 checksum=checksum,
+                stall_timeout=self.upload_options.stall_timeout,
             )
         except Unreadable as error:
             self.dialog.fail_file(index)

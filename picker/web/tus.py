@@ -33,11 +33,13 @@ def _headers(raw: str) -> dict[str, str]:
     return headers
 
 
-async def send(request: Request, body: Any, on_sent: Any) -> Response:
-    """One request (the loader's `_io.send`); raises ConnectionError when no answer arrives. A
-    cancelled task aborts its request. `on_sent` is a JS function proxy, made once per upload."""
+async def send(request: Request, body: Any, on_sent: Any, stall_timeout: float = 0) -> Response:
+    """One request (the loader's `_io.send`); raises ConnectionError when no answer arrives, or
+    when its body makes no progress for `stall_timeout` seconds (0: no limit). A cancelled task
+    aborts its request. `on_sent` is a JS function proxy, made once per upload."""
     headers = [item for pair in request.headers.items() for item in pair]
-    sending = js.filepicker._io.send(request.method, request.url, to_js(headers), body, on_sent)
+    sending = js.filepicker._io.send(request.method, request.url, to_js(headers), body, on_sent,
+                                     round(stall_timeout * 1000))
     try:
         status, raw, text = (await sending.promise).to_py()
     except JsException as exc:
@@ -88,6 +90,7 @@ async def upload_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     retry: RetryPolicy | None = None,
     checksum: str | None = "sha256",
+    stall_timeout: float = 0,
 ) -> dict:
     key = fingerprint(str(file.name), int(file.size), int(file.lastModified), mimetype, endpoint)
     upload = Upload(
@@ -120,7 +123,7 @@ async def upload_file(
                         digest(file, following, upload.checksum_algorithm, holder))}
                 sending[:] = [action]
                 try:
-                    response = await send(action, body, on_sent)
+                    response = await send(action, body, on_sent, stall_timeout)
                 except ConnectionError as exc:
                     if body is not None and not await js.filepicker._io.readable(file):
                         raise Unreadable(str(file.name)) from None  # no retry can read it
