@@ -29,6 +29,7 @@ MOBILE_WIDTH = 768
 SOURCES = {"COMPUTER": ComputerSource}
 T = TypeVar("T")
 OPEN: set["PickSession"] = set()  # the picks under way
+FAILED_ROW = -1.0  # in PickSession.reported_percent: the file's upload failed
 
 
 def to_js_value(value: Any) -> Any:
@@ -99,6 +100,7 @@ class PickSession:
         self.uploads: asyncio.Task[Any] | None = None
         self.reported = False
         self.relative_paths: list[str] = []
+        self.reported_percent: dict[int, float] = {}  # the last progress told of each file
         # The source the dialog opens to comes first; the others keep the page's order.
         names = sorted(call.picker.services, key=lambda name: name != call.picker.open_to)
         sources = [SOURCES[name](self.catalog, call.picker) for name in names]
@@ -221,9 +223,11 @@ class PickSession:
                 stall_timeout=self.upload_options.stall_timeout,
             )
         except Unreadable as error:
+            self.reported_percent[index] = FAILED_ROW
             self.dialog.fail_file(index)
             raise FPError(error.code, self.catalog.t("error.unreadable", filename=progress.filename)) from error
         except FPError as error:
+            self.reported_percent[index] = FAILED_ROW
             self.dialog.fail_file(index)
             raise FPError(error.code, self.catalog.t("error.upload", filename=progress.filename, message=error.message)) from error
         if self.relative_paths[index]:
@@ -231,6 +235,10 @@ class PickSession:
         return blob
 
     def report(self, index: int, progress: FileProgress) -> None:
+        percent = progress.percent
+        if self.reported_percent.get(index) in (percent, FAILED_ROW):
+            return  # nothing new to show or tell, or a late report of a failed upload
+        self.reported_percent[index] = percent
         self.dialog.update_file(index, progress)
         invoke(self.call.on_progress, progress.event())
 

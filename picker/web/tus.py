@@ -95,7 +95,7 @@ async def upload_file(
     key = fingerprint(str(file.name), int(file.size), int(file.lastModified), mimetype, endpoint)
     upload = Upload(
         endpoint, str(file.name), mimetype, int(file.size),
-        metadata=metadata, upload_url=remembered.get(key), checksum_algorithm=checksum,
+        metadata=metadata, upload_url=(kept := remembered.get(key)), checksum_algorithm=checksum,
         chunk_size=chunk_size, retry=retry, upload_with_creation=int(file.size) <= min(chunk_size, WITH_CREATION),
     )
     # The next chunk's checksum, computed while this chunk uploads: reading and hashing a chunk takes
@@ -109,6 +109,7 @@ async def upload_file(
         on_progress(upload.progress)
 
     on_sent = create_proxy(sent)
+    loop = asyncio.get_running_loop()
     try:
         while True:
             action = upload.next_action()
@@ -130,8 +131,14 @@ async def upload_file(
                     upload.receive(action, NetworkError(str(exc)))
                     continue
                 upload.receive(action, response)
-                remembered.set(key, upload.upload_url)
-                on_progress(upload.progress)
+                # Told once the next request is on its way: showing progress takes milliseconds
+                # (the dialog, the page's onProgress) that would otherwise leave the connection idle.
+                loop.call_soon(on_progress, upload.progress)
+                # Remembered while there is something to resume (not for a file whose creation
+                # request carried it whole): one storage write per upload, not one per chunk.
+                if upload.upload_url != kept and not upload.progress.done:
+                    kept = upload.upload_url
+                    remembered.set(key, kept)
             elif isinstance(action, ComputeChecksum):
                 pending = ahead.pop(action.file_slice, None)
                 hashed = await pending if pending else await digest(
@@ -140,7 +147,8 @@ async def upload_file(
             elif isinstance(action, Wait):
                 await asyncio.sleep(action.seconds)
             elif isinstance(action, Done):
-                remembered.set(key, None)
+                if kept:
+                    remembered.set(key, None)
                 return action.blob
             elif isinstance(action, Failed):
                 raise action.error
