@@ -300,3 +300,29 @@ def test_a_fault_in_the_picker_ends_the_pick_with_on_error_instead_of_waiting_fo
     assert result["value"]["message"].startswith("The upload stopped because of a fault in the picker: ValueError(")
     assert dialog.alert() == result["value"]["message"]
     dialog.part(".close").click()
+
+
+# A dropped folder the browser cannot list: readEntries calls its error callback, as it does for a
+# folder removed after the drop.
+DROP_UNREADABLE_FOLDER = """() => {
+  const folder = {name: 'gone', fullPath: '/gone', isFile: false, isDirectory: true,
+                  createReader: () => ({readEntries: (ok, fail) => setTimeout(() => fail({message: 'NotFoundError'}))})};
+  const transfer = new DataTransfer();
+  Object.defineProperty(transfer, 'items', {value: [{kind: 'file', webkitGetAsEntry: () => folder}]});
+  const zone = document.querySelector('[data-pickstore]').shadowRoot.querySelector('[data-drop]');
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    zone.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true, cancelable: true}));
+  }
+}"""
+
+
+def test_a_dropped_folder_that_cannot_be_read_is_explained_and_the_user_may_pick_again(host_page, files):
+    dialog = host_page.open("modal", "pickAndStore", {"folders": True, "multiple": True}, {})
+    dialog.part("[data-drop]").wait_for()
+    host_page.page.evaluate(DROP_UNREADABLE_FOLDER)
+    assert dialog.alert() == LOCALE["error.folder_unreadable"].format(message="NotFoundError")
+    assert host_page.calls() == [] and host_page.uploads() == []
+    dialog.choose([files["small"]], button=".choose:not(.folder)")
+    result = host_page.outcome()
+    assert result["kind"] == "success"
+    assert [b["filename"] for b in result["value"]] == ["small.png"]

@@ -64,7 +64,7 @@ class ComputerSource:
             if refusal:
                 refuse(refusal)
             elif any(d.is_directory for d in dropped):
-                asyncio.ensure_future(self._dropped_folders(entries, picked))
+                asyncio.ensure_future(self._dropped_folders(entries, picked, refuse))
             else:
                 files = list(event.dataTransfer.files)
                 if files:
@@ -83,10 +83,14 @@ class ComputerSource:
         if chosen:
             picked(chosen)
 
-    async def _dropped_folders(self, entries: list[Any], picked: Picked) -> None:
+    async def _dropped_folders(self, entries: list[Any], picked: Picked, refuse: Refuse) -> None:
         chosen: list[Chosen] = []
-        for entry in entries:
-            chosen.extend(await _walk(entry))
+        try:
+            for entry in entries:
+                chosen.extend(await _walk(entry))
+        except OSError as exc:  # the browser could not list a folder (removed, or not allowed)
+            refuse(self.t("error.folder_unreadable", message=str(exc)))
+            return
         if chosen:
             picked(chosen)
 
