@@ -63,14 +63,14 @@
     else queue.push(request);
   }
 
-  // Reads a Blob into `holder.buffer` (an ArrayBuffer reused from chunk to chunk, made or grown
-  // when too small) with a BYOB reader; resolves to a Uint8Array view of the bytes read.
-  // Blob.arrayBuffer() gives a new buffer per chunk, which is freed only at V8's next garbage
-  // collection: hashing a multi-GB file that way can grow the page by GBs (docs/benchmarks.md).
   // The reads under way, held here: a stream whose only references are its own pending read and
   // its reader's callbacks can be garbage collected mid-read, and its read then never settles.
   var reading = new Set();
 
+  // Reads a Blob into `holder.buffer` (an ArrayBuffer reused from chunk to chunk, made or grown
+  // when too small) with a BYOB reader; resolves to a Uint8Array view of the bytes read.
+  // Blob.arrayBuffer() gives a new buffer per chunk, which is freed only at V8's next garbage
+  // collection: hashing a multi-GB file that way can grow the page by GBs (docs/benchmarks.md).
   function readInto(blob, holder) {
     var buffer = holder.buffer;
     holder.buffer = null; // in use: a read started meanwhile (a cancelled one still running) makes its own

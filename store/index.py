@@ -92,14 +92,7 @@ class SQLiteIndex:
             "key TEXT NOT NULL, sha256 TEXT NOT NULL, app_key TEXT NOT NULL, created REAL NOT NULL,"
             f"{', '.join(f'{name} {kind}' for name, kind in _ADDED_COLUMNS.items())})"
         )
-        present = {row[1] for row in self._db.execute("PRAGMA table_info(files)")}
-        for name, kind in _ADDED_COLUMNS.items():
-            if name not in present:
-                try:
-                    self._db.execute(f"ALTER TABLE files ADD COLUMN {name} {kind}")
-                except sqlite3.OperationalError as exc:  # another store process, starting too, added it
-                    if "duplicate column" not in str(exc):
-                        raise
+        self._add_columns("files", _ADDED_COLUMNS)
         # Files are found by their key too: when a new file replaces one, and by public URL.
         self._db.execute("CREATE INDEX IF NOT EXISTS files_by_key ON files (location, container, key)")
         # lock_token/lock_until: a lease held by the one request that may change the upload.
@@ -112,12 +105,18 @@ class SQLiteIndex:
             "lock_token TEXT, lock_until REAL)"
         )
         # lock_wanted: another request asked the lease's holder to stop (when it took the lease).
-        if "lock_wanted" not in {row[1] for row in self._db.execute("PRAGMA table_info(uploads)")}:
-            try:
-                self._db.execute("ALTER TABLE uploads ADD COLUMN lock_wanted REAL")
-            except sqlite3.OperationalError as exc:  # another store process, starting too, added it
-                if "duplicate column" not in str(exc):
-                    raise
+        self._add_columns("uploads", {"lock_wanted": "REAL"})
+
+    def _add_columns(self, table: str, columns: dict[str, str]) -> None:
+        """Columns that indexes made by an older store lack, added to them (name: SQL type)."""
+        present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns.items():
+            if name not in present:
+                try:
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another store process, starting too, added it
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def add(self, record: FileRecord) -> None:
         """Record a stored file. A file stored at an exact path replaces what was there, so older

@@ -240,8 +240,8 @@ def _created_headers(state: StoreState, request: Request, upload: UploadRecord) 
 
 
 async def head_upload(request: Request) -> Response:
-    upload = await _alive(store_state(request), request.path_params["upload_id"])
     state = store_state(request)
+    upload = await _alive(state, request.path_params["upload_id"])
     return Response(status_code=200, headers={**state_headers(upload), **_blob_location(state, request, upload)})
 
 

@@ -222,14 +222,14 @@ class PickSession:
                 checksum=checksum,
                 stall_timeout=self.upload_options.stall_timeout,
             )
-        except Unreadable as error:
-            self.reported_percent[index] = FAILED_ROW
-            self.dialog.fail_file(index)
-            raise FPError(error.code, self.catalog.t("error.unreadable", filename=progress.filename)) from error
         except FPError as error:
             self.reported_percent[index] = FAILED_ROW
             self.dialog.fail_file(index)
-            raise FPError(error.code, self.catalog.t("error.upload", filename=progress.filename, message=error.message)) from error
+            if isinstance(error, Unreadable):
+                message = self.catalog.t("error.unreadable", filename=progress.filename)
+            else:
+                message = self.catalog.t("error.upload", filename=progress.filename, message=error.message)
+            raise FPError(error.code, message) from error
         if self.relative_paths[index]:
             blob["originalPath"] = self.relative_paths[index]
         return blob
