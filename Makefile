@@ -10,13 +10,18 @@ PORT ?= 8000
 MOTO_PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test lint bench setup clean
 
 demo: setup
 	MOTO_PORT=$(MOTO_PORT) $(PY) -m store.demo --port $(PORT)
 
-test: setup /usr/bin/chromium
+test: lint /usr/bin/chromium
 	$(PY) -m pytest
+
+# ruff and mypy over the whole project (settings in pyproject.toml); strict on the picker's pure core.
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 bench: setup /usr/bin/chromium
 	$(PY) -m bench.boot

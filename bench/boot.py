@@ -19,11 +19,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
-import re
 import statistics
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from playwright.sync_api import Browser, Page, sync_playwright
 

@@ -45,7 +45,6 @@ import datetime
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
 import statistics
@@ -53,15 +52,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from bench.doc import DOC, write_section
 from picker.engine import DEFAULT_CHUNK_SIZE
 from picker.upload import STREAMED_CHUNK_SIZE, UploadOptions
-from bench.doc import DOC, write_section
 from tests.servers import BROWSER, HostPages, Store, free_port, run_host_pages, run_store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,8 +3,8 @@ taken."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from .options import PickerOptions
 

@@ -1,6 +1,6 @@
 """Errors the store reports to clients: a status code and a message a developer can act on."""
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse

@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import AsyncIterator
 from urllib.parse import quote
 
 from starlette.requests import Request

@@ -37,9 +37,10 @@ import hmac
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Iterable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from .errors import bad_request, forbidden
 
@@ -97,7 +98,7 @@ class Policy:
                 raise bad_request(f"policy {name} {value!r} is not a valid regular expression: {exc}") from None
 
     @classmethod
-    def from_json(cls, data: Any) -> "Policy":
+    def from_json(cls, data: Any) -> Policy:
         if not isinstance(data, dict):
             raise bad_request("the policy must be a JSON object such as {\"expiry\": 1767225600, \"call\": [\"store\"]}")
         unknown = sorted(set(data) - set(FIELDS))
@@ -152,7 +153,7 @@ class Policy:
     def check_expiry(self, now: float) -> None:
         if now >= self.expiry:
             try:
-                when = datetime.fromtimestamp(self.expiry, timezone.utc).isoformat(timespec="seconds")
+                when = datetime.fromtimestamp(self.expiry, UTC).isoformat(timespec="seconds")
             except (OverflowError, OSError, ValueError):
                 when = "a time out of range"
             raise forbidden(f"policy expired at {when} (expiry {self.expiry}); make a new policy")
@@ -252,7 +253,7 @@ def verify_signature(policy_text: str, signature: str, secret: str) -> None:
 
 
 def check(
-    app: "App",
+    app: App,
     policy_text: str | None,
     signature: str | None,
     *,

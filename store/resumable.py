@@ -8,8 +8,9 @@ import contextlib
 import hashlib
 import secrets
 import time
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, AsyncIterable, AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .backends import PartialStore
 from .destination import Destination, checked_access, checked_region
@@ -104,7 +105,7 @@ def leased(index: SQLiteIndex, upload_id: str) -> Iterator[Lease]:
         lease.release()
 
 
-def partials(state: "StoreState", location: str) -> PartialStore:
+def partials(state: StoreState, location: str) -> PartialStore:
     store = state.backends[location].partials
     if store is None:
         raise bad_request(
@@ -146,7 +147,7 @@ def new_upload(
     )
 
 
-async def create(state: "StoreState", upload: UploadRecord) -> None:
+async def create(state: StoreState, upload: UploadRecord) -> None:
     store = partials(state, upload.location)
     state.index.add_upload(upload)
     try:
@@ -156,7 +157,7 @@ async def create(state: "StoreState", upload: UploadRecord) -> None:
         raise
 
 
-async def _digest(state: "StoreState", store: PartialStore, upload: UploadRecord) -> Any:
+async def _digest(state: StoreState, store: PartialStore, upload: UploadRecord) -> Any:
     """The sha256 of the upload's bytes so far, to continue: this process's running one when it has
     reached the upload's offset, else rebuilt by reading the bytes once (after a restart, or when
     another store process took the chunks since)."""
@@ -171,7 +172,7 @@ async def _digest(state: "StoreState", store: PartialStore, upload: UploadRecord
 
 
 async def receive(
-    state: "StoreState", upload: UploadRecord, body: AsyncIterable[bytes], checksum: Checksum | None, lease: Lease
+    state: StoreState, upload: UploadRecord, body: AsyncIterable[bytes], checksum: Checksum | None, lease: Lease
 ) -> UploadRecord:
     """Append one request body at the upload's offset and advance the offset. A body that fails its
     Upload-Checksum is discarded (460). An interrupted body keeps what arrived, unless a checksum
@@ -216,7 +217,7 @@ async def receive(
     return upload
 
 
-async def complete(state: "StoreState", upload: UploadRecord) -> tuple[UploadRecord, FileRecord]:
+async def complete(state: StoreState, upload: UploadRecord) -> tuple[UploadRecord, FileRecord]:
     """Store a whole upload's bytes at its key and record the file: only now is it visible."""
     store = partials(state, upload.location)
     size = await store.size(upload.id)
@@ -238,7 +239,7 @@ async def complete(state: "StoreState", upload: UploadRecord) -> tuple[UploadRec
 
 
 async def join(
-    state: "StoreState", final: UploadRecord, parts: list[UploadRecord]
+    state: StoreState, final: UploadRecord, parts: list[UploadRecord]
 ) -> tuple[UploadRecord, FileRecord]:
     """Fill a final upload with its (leased, whole) partial uploads' bytes in order, store it, and
     remove the parts. If anything fails, the final upload is removed and the parts are kept."""
@@ -268,7 +269,7 @@ async def join(
     return done
 
 
-async def terminate(state: "StoreState", upload: UploadRecord) -> None:
+async def terminate(state: StoreState, upload: UploadRecord) -> None:
     """Remove an upload's bytes (a completed file stays where it was stored) and then its state: in
     that order, so that no bytes outlive the state a sweep would find them by."""
     if not upload.completed or upload.partial:
@@ -277,7 +278,7 @@ async def terminate(state: "StoreState", upload: UploadRecord) -> None:
     state.running.digests.pop(upload.id, None)
 
 
-async def expire(state: "StoreState", upload: UploadRecord) -> None:
+async def expire(state: StoreState, upload: UploadRecord) -> None:
     """Remove an upload past its expiry, unless a request holds it or its storage fails now (the
     next sweep will)."""
     try:
@@ -288,14 +289,14 @@ async def expire(state: "StoreState", upload: UploadRecord) -> None:
             raise
 
 
-async def sweep(state: "StoreState", now: float) -> None:
+async def sweep(state: StoreState, now: float) -> None:
     """Remove every upload past its expiry."""
     state.running.last_sweep = now
     for upload in state.index.expired_uploads(now):
         await expire(state, upload)
 
 
-async def sweep_if_due(state: "StoreState", now: float) -> None:
+async def sweep_if_due(state: StoreState, now: float) -> None:
     # Cheap enough to run from request handlers, so no background thread: at most once a minute,
     # or once per expiry period when that is shorter.
     if now - state.running.last_sweep >= min(SWEEP_INTERVAL, state.config.upload_expiry):

@@ -21,7 +21,7 @@ class StoreState:
     running: Running = field(default_factory=Running)
 
     @classmethod
-    def open(cls, config: Config) -> "StoreState":
+    def open(cls, config: Config) -> StoreState:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         backends = {name: open_backend(loc, config.data_dir) for name, loc in config.locations.items()}
         return cls(config, SQLiteIndex(config.data_dir / "index.sqlite3"), backends)

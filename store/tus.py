@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import AsyncIterator, Awaitable, Callable
 
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware

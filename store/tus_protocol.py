@@ -8,9 +8,10 @@ import binascii
 import hashlib
 import re
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from .destination import StoreOptions

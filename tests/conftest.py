@@ -3,8 +3,7 @@ server standing in for S3, and Azurite for Azure Blob Storage."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest

@@ -10,9 +10,9 @@ import signal
 import sqlite3
 import subprocess
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .servers import TEST_CONFIG, free_port, start_store
 

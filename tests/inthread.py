@@ -5,7 +5,8 @@ there."""
 from __future__ import annotations
 
 import concurrent.futures
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 

@@ -7,9 +7,10 @@ A test module that uses the `host_page` fixture imports it from here."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -94,7 +95,7 @@ class HostPage:
         first = {**(options[0] if options else {}), "container": container}
         start_pick(self.page, method, first, *options[1:])
 
-    def open(self, container: str, method: str, *options: Any) -> "OpenDialog":
+    def open(self, container: str, method: str, *options: Any) -> OpenDialog:
         """Starts a pick in `container` and waits for its dialog to show."""
         if container == "window":
             with self.page.context.expect_page() as opened:

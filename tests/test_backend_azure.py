@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,9 +17,9 @@ from store.config import Location
 from store.errors import StoreError
 
 from .azurite import ACCOUNT, ACCOUNT_KEY, Azurite
+from .inthread import run_async
 from .servers import free_port
 from .test_backends import append, partial_bytes, pieces, read, write
-from .inthread import run_async
 
 MIB = 1024 * 1024
 

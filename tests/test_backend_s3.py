@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
@@ -15,9 +15,9 @@ from store.backends.s3 import INCOMING, MIN_PART_SIZE, S3Backend
 from store.config import Location
 from store.errors import StoreError
 
+from .inthread import run_async
 from .servers import Moto, free_port
 from .test_backends import append, partial_bytes, pieces, read, write
-from .inthread import run_async
 
 MIB = 1024 * 1024
 PART = MIN_PART_SIZE

@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable
 
 import pytest
 from botocore.exceptions import ClientError
@@ -18,6 +18,7 @@ from store.backends.azure import AzureBackend
 from store.backends.local import LocalBackend
 from store.backends.s3 import MIN_PART_SIZE, S3Backend
 from store.config import Location
+
 from .inthread import run_async
 
 MIB = 1024 * 1024

@@ -13,8 +13,17 @@ from pathlib import Path
 import pytest
 
 from .browser import (
-    DIALOG, LOCALE, assert_progress_honest, choose_files, downloaded, drop_files, open_host,
-    outcome, progress_events, sha256, start_pick,
+    DIALOG,
+    LOCALE,
+    assert_progress_honest,
+    choose_files,
+    downloaded,
+    drop_files,
+    open_host,
+    outcome,
+    progress_events,
+    sha256,
+    start_pick,
 )
 
 HANDLE = re.compile(r"^[A-Za-z0-9_-]{20}$")

@@ -6,12 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from picker.options import PickerOptions, parse_picker_options
 from picker.i18n import load_catalog
+from picker.options import PickerOptions, parse_picker_options
 from picker.restrictions import (
-    DroppedEntry, PickedFile, accept_attribute, folder_refusal, human_size, is_accepted, mimetype_matches,
+    DroppedEntry,
+    PickedFile,
+    accept_attribute,
+    folder_refusal,
+    human_size,
+    is_accepted,
+    mimetype_matches,
 )
-
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
 ENGLISH = load_catalog("en", LOCALES)

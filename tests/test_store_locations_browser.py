@@ -9,7 +9,7 @@ import re
 import sqlite3
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import quote, urlsplit
 
 import boto3

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -231,7 +231,7 @@ def test_expiry_boundary_valid_until_the_expiry_second_itself():
     assert run(data, now=LATER - 1) is not None
     assert run(data, now=LATER - 0.001) is not None
     message = refused(403, run, data, now=LATER)
-    when = datetime.fromtimestamp(LATER, timezone.utc).isoformat(timespec="seconds")
+    when = datetime.fromtimestamp(LATER, UTC).isoformat(timespec="seconds")
     assert message.startswith(f"policy expired at {when}")
     assert when.startswith("2027-")
     refused(403, run, data, now=LATER + 1)

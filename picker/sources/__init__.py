@@ -3,8 +3,9 @@ and hands the picked files back; the dialog knows nothing else about it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)

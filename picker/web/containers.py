@@ -4,7 +4,8 @@ page. Each placement mounts the dialog's host element and reports when the user 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import js
 
@@ -72,7 +73,7 @@ class Frame:
             raise FPError(BAD_PARAMETERS, f"option 'container' must be 'modal', 'window' or the id of an iframe in the page; no iframe has id {frame_id!r}")
         try:
             self.document = frame.contentDocument
-        except Exception:  # noqa: BLE001 - the browser's SecurityError
+        except Exception:
             self.document = None
         if not self.document:
             raise FPError(BAD_PARAMETERS, f"container {frame_id!r}: the iframe shows a page from another origin, which the picker cannot draw into")

@@ -4,8 +4,9 @@ a source list, a file list with progress, and an error area announced to screen 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import js
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import js
 from pyodide.ffi import JsException, JsProxy
@@ -28,7 +29,7 @@ PARALLEL_READS = 16
 MOBILE_WIDTH = 768
 SOURCES = {"COMPUTER": ComputerSource}
 T = TypeVar("T")
-OPEN: set["PickSession"] = set()  # the picks under way
+OPEN: set[PickSession] = set()  # the picks under way
 FAILED_ROW = -1.0  # in PickSession.reported_percent: the file's upload failed
 
 
@@ -44,7 +45,7 @@ def invoke(callback: Callable[[Any], Any] | None, value: Any) -> None:
         return
     try:
         callback(to_js_value(value))
-    except Exception as exc:  # noqa: BLE001 - whatever the page's code raised
+    except Exception as exc:
         js.console.error(f"filepicker: a callback raised: {exc}")
 
 

@@ -7,14 +7,26 @@ boundary each."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import js
 from pyodide.ffi import JsException, create_proxy, to_js
 
 from ..engine import (
-    DEFAULT_CHUNK_SIZE, Checksum, ComputeChecksum, Done, Failed, NetworkError, Request, Response, RetryPolicy,
-    Sent, Upload, Wait, fingerprint,
+    DEFAULT_CHUNK_SIZE,
+    Checksum,
+    ComputeChecksum,
+    Done,
+    Failed,
+    NetworkError,
+    Request,
+    Response,
+    RetryPolicy,
+    Sent,
+    Upload,
+    Wait,
+    fingerprint,
 )
 from ..errors import FPError, Unreadable
 from ..progress import FileProgress
@@ -65,7 +77,7 @@ class Remembered:
     def get(self, key: str) -> str | None:
         try:
             value = js.localStorage.getItem(key)
-        except Exception:  # noqa: BLE001 - storage refused by the browser
+        except Exception:
             return None
         return str(value) if value else None
 
@@ -75,7 +87,7 @@ class Remembered:
                 js.localStorage.setItem(key, value)
             else:
                 js.localStorage.removeItem(key)
-        except Exception:  # noqa: BLE001 - storage refused: the upload just cannot resume
+        except Exception:
             pass
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterable, AsyncIterator, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from ..config import Location

@@ -19,10 +19,11 @@ import datetime
 import functools
 import logging
 import secrets
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, AsyncIterable, AsyncIterator, Callable, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 from azure.core.exceptions import (
@@ -72,7 +73,7 @@ class AzureSettings:
     public_url_prefix: str | None = None
 
     @classmethod
-    def from_location(cls, location: Location) -> "AzureSettings":
+    def from_location(cls, location: Location) -> AzureSettings:
         known = [f.name for f in fields(cls)]
         where = f"location {location.name!r} (backend azure)"
         unknown = sorted(set(location.settings) - set(known))
@@ -119,7 +120,7 @@ class _Blocks:
     """Stages bytes written in order as blocks of at most BLOCK_SIZE of one blob, the first at
     `offset`; `ids` lists them in order, ready for a commit."""
 
-    def __init__(self, backend: "AzureBackend", blob: BlobClient, offset: int = 0, prefix: str = "") -> None:
+    def __init__(self, backend: AzureBackend, blob: BlobClient, offset: int = 0, prefix: str = "") -> None:
         self._backend = backend
         self._blob = blob
         self._prefix = prefix
@@ -150,7 +151,7 @@ class AzureWriter:
     """Until `commit` the bytes are uncommitted blocks: no reader sees them, and Azure drops them by
     itself (at the blob's next commit, or after a week)."""
 
-    def __init__(self, backend: "AzureBackend", container: str, key: str) -> None:
+    def __init__(self, backend: AzureBackend, container: str, key: str) -> None:
         self._backend = backend
         self._blob = backend.blob(container, key)
         self._blocks = _Blocks(backend, self._blob, prefix=secrets.token_hex(8))
@@ -171,7 +172,7 @@ class AzurePartials:
     each block named by its offset, committed after every append: the block list and the bytes so
     far live in Azure, readable by every store process."""
 
-    def __init__(self, backend: "AzureBackend", container: str) -> None:
+    def __init__(self, backend: AzureBackend, container: str) -> None:
         self._backend = backend
         self._container = container
 
@@ -318,7 +319,7 @@ class AzureBackend:
         key = getattr(self.service.credential, "account_key", None)
         if key is None:
             return blob.url  # a connection string's shared access signature is in the URL already
-        expiry = datetime.datetime.now(datetime.timezone.utc) + SAS_LIFETIME
+        expiry = datetime.datetime.now(datetime.UTC) + SAS_LIFETIME
         sas = generate_blob_sas(self.service.account_name, blob.container_name, blob.blob_name, account_key=key,
                                 permission=BlobSasPermissions(read=True), expiry=expiry)
         return f"{blob.url}?{sas}"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
 import anyio
@@ -40,7 +40,7 @@ class LocalSettings:
     public_url_prefix: str | None = None
 
     @classmethod
-    def from_location(cls, location: Location) -> "LocalSettings":
+    def from_location(cls, location: Location) -> LocalSettings:
         known = set(cls.__dataclass_fields__)
         where = f"location {location.name!r} (backend local)"
         unknown = sorted(set(location.settings) - known)
@@ -70,7 +70,7 @@ def check_options(location: Location, *, public: bool = False, region: str | Non
     check_public(location.name, LocalSettings.from_location(location).public, public)
 
 
-def open_backend(location: Location, data_dir: Path) -> "LocalBackend":
+def open_backend(location: Location, data_dir: Path) -> LocalBackend:
     settings = LocalSettings.from_location(location)
     root = data_dir / (settings.root or location.name)
     public_root = None
@@ -127,7 +127,7 @@ class LocalWriter:
 class LocalPartials:
     """Resumable uploads on local disk: one file per upload, written in place at each offset."""
 
-    def __init__(self, backend: "LocalBackend") -> None:
+    def __init__(self, backend: LocalBackend) -> None:
         self._backend = backend
         self._folder = backend.root / ".incoming" / "uploads"
 

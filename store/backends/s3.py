@@ -10,10 +10,11 @@ import functools
 import logging
 import re
 import threading
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterable, AsyncIterator, Mapping
+from typing import Any
 from urllib.parse import quote
 
 import anyio
@@ -58,7 +59,7 @@ class S3Settings:
     public_url_prefix: str | None = None
 
     @classmethod
-    def from_location(cls, location: Location) -> "S3Settings":
+    def from_location(cls, location: Location) -> S3Settings:
         settings = dict(location.settings)
         unknown = sorted(set(settings) - {f for f in cls.__dataclass_fields__})
         where = f"location {location.name!r} (backend s3)"
@@ -202,7 +203,7 @@ class S3Backend:
         if key.startswith(INCOMING):
             raise StoreError(400, f"key {key!r}: keys under {INCOMING!r} are kept for uploads in progress")
 
-    def writer(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> "S3Writer":
+    def writer(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> S3Writer:
         self.check_key(key)
         self.check_region(region)
         return S3Writer(self, container, key, public, region)
