@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urljoin
 
-from .errors import BAD_PARAMETERS, FPError
+from .fperror import BAD_PARAMETERS, FPError
 from .progress import FileProgress
 
 TUS_VERSION = "1.0.0"

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import BAD_PARAMETERS, FPError
+from .fperror import BAD_PARAMETERS, FPError
 
 SOURCES_AVAILABLE = ("COMPUTER",)
 # Every service name the old library knew. Only SOURCES_AVAILABLE are built so far; asking for

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .engine import DEFAULT_CHUNK_SIZE, RetryPolicy
-from .errors import BAD_PARAMETERS, FPError
+from .fperror import BAD_PARAMETERS, FPError
 from .options import PickCall, _integer
 
 UPLOAD_PATH = "/api/upload"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from picker.errors import BAD_PARAMETERS, FPError
+from picker.fperror import BAD_PARAMETERS, FPError
 from picker.options import (
     PickerOptions,
     StoreOptions,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from picker.engine import DEFAULT_CHUNK_SIZE, Done, Request, Response, RetryPolicy, Upload
-from picker.errors import FPError
+from picker.fperror import FPError
 from picker.upload import UploadOptions, parse_upload_options
 
 

@@ -103,14 +103,14 @@ def test_tuspy_resumes_by_its_own_fingerprint_storage_with_checksums(store, sour
 
 # --- our picker's upload code (Chromium) -> tuspyserver ---------------------------------------------
 
-# The picker's real browser driver (picker/web/tus.py: XMLHttpRequest, File.slice, crypto.subtle,
+# The picker's real browser driver (picker/web/tus_client.py: XMLHttpRequest, File.slice, crypto.subtle,
 # localStorage), run in the page by the picker's own Pyodide. pickAndStore always uploads to the
 # store that served the loader; the driver takes any endpoint, so the test points it at tuspyserver.
 DRIVE = """
 import asyncio, json
 import js
 from picker.engine import RetryPolicy, fingerprint
-from picker.web.tus import Remembered, upload_file
+from picker.web.tus_client import Remembered, upload_file
 
 async def drive():
     file = js.document.getElementById("peer-file").files.item(0)

@@ -9,7 +9,7 @@ from typing import Any
 
 import js
 
-from ..errors import BAD_PARAMETERS, FPError
+from ..fperror import BAD_PARAMETERS, FPError
 
 POPUP_FEATURES = "popup=yes,width=780,height=560"
 CLOSED_POLL_SECONDS = 0.25

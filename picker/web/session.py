@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import js
 from pyodide.ffi import JsException, JsProxy
 
-from ..errors import CLOSED, FAILED, FPError, Unreadable
+from ..fperror import CLOSED, FAILED, FPError, Unreadable
 from ..i18n import available_languages, choose_language, load_catalog
 from ..options import PickCall, parse_call, split_call
 from ..progress import FileProgress
@@ -21,7 +21,7 @@ from ..sources import Chosen
 from ..sources.computer import ComputerSource
 from ..upload import UploadOptions, parse_upload_options, upload_endpoint, upload_metadata
 from .dialog import Dialog
-from .tus import Remembered, upload_file
+from .tus_client import Remembered, upload_file
 
 LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
 # How many files' first bytes are read at once to find their types.
@@ -49,7 +49,7 @@ def invoke(callback: Callable[[Any], Any] | None, value: Any) -> None:
         js.console.error(f"filepicker: a callback raised: {exc}")
 
 
-async def describe(file: Any, sniff: bool = True) -> PickedFile:
+async def picked_file(file: Any, sniff: bool = True) -> PickedFile:
     """Name, size and type of a browser File; when the browser gives no type or a generic one (and
     `sniff`), the type its first bytes announce (only those few bytes are read)."""
     declared = str(file.type)
@@ -176,7 +176,7 @@ class PickSession:
         # each file's is found just before it uploads, and the first upload starts at once.
         sniff_now = bool(self.call.picker.mimetypes)
         try:
-            described = await bounded(PARALLEL_READS, [describe(f, sniff_now) for f in files])
+            described = await bounded(PARALLEL_READS, [picked_file(f, sniff_now) for f in files])
         except Unreadable as unreadable:
             described, problem = [], self.catalog.t("error.unreadable", filename=unreadable.filename)
         else:
@@ -210,7 +210,7 @@ class PickSession:
         chunk_size, checksum = self.upload_options.plan(endpoint)
         try:
             if progress.mimetype in GENERIC:
-                progress.mimetype = (await describe(file)).mimetype
+                progress.mimetype = (await picked_file(file)).mimetype
             blob = await upload_file(
                 file,
                 endpoint,

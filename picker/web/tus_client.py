@@ -28,7 +28,7 @@ from ..engine import (
     Wait,
     fingerprint,
 )
-from ..errors import FPError, Unreadable
+from ..fperror import FPError, Unreadable
 from ..progress import FileProgress
 
 SUBTLE_NAMES = {"sha256": "SHA-256", "sha1": "SHA-1"}
