@@ -7,15 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .fperror import BAD_PARAMETERS, FPError
+from .sources import AVAILABLE, why_missing
 
-SOURCES_AVAILABLE = ("COMPUTER",)
-# Every service name the old library knew. Only SOURCES_AVAILABLE are built so far; asking for
-# another is refused with a message saying so, never shown as a button that does nothing.
-SERVICES_KNOWN = SOURCES_AVAILABLE + (
-    "BOX", "FTP", "URL", "CUSTOMSOURCE", "FACEBOOK", "DROPBOX", "GOOGLE_DRIVE", "GMAIL",
-    "INSTAGRAM", "FLICKR", "PICASA", "GITHUB", "EVERNOTE", "ALFRESCO", "IMAGE_SEARCH", "WEBCAM",
-    "VIDEO", "AUDIO", "CONVERT", "SKYDRIVE", "ONEDRIVE", "CLOUDDRIVE", "WEBDAV",
-)
 VIDEO_RESOLUTIONS = ("320x240", "640x480", "1280x720")
 RECORDING_MAX_SECONDS = 5400
 
@@ -27,6 +20,7 @@ PICKER_KEYS = {
     "cropRatio", "cropDim", "cropMax", "cropMin", "cropForce",
 }
 STORE_KEYS = {"location", "path", "storeContainer", "storeRegion", "access"}
+# What each of these names does is in OPTIONS, below the options' types.
 
 
 @dataclass(frozen=True)
@@ -46,7 +40,7 @@ class PickerOptions:
     max_size: int | None = None
     max_files: int | None = None
     folders: bool = False
-    services: tuple[str, ...] = SOURCES_AVAILABLE
+    services: tuple[str, ...] = field(default_factory=lambda: tuple(AVAILABLE))  # the names the dialog shows
     open_to: str = "COMPUTER"
     language: str | None = None
     background_upload: bool = True
@@ -54,6 +48,7 @@ class PickerOptions:
     webcam: WebcamOptions = field(default_factory=WebcamOptions)
     policy: str | None = None
     signature: str | None = None
+    warnings: tuple[str, ...] = ()  # for the page's author, in the console
 
 
 @dataclass(frozen=True)
@@ -63,6 +58,71 @@ class StoreOptions:
     container: str | None = None
     region: str | None = None
     access: str | None = None
+
+
+@dataclass(frozen=True)
+class Fills:
+    """The option sets this field of PickerOptions or StoreOptions, which the picker acts on."""
+
+    options: type[PickerOptions] | type[StoreOptions]
+    field: str
+
+
+@dataclass(frozen=True)
+class NotYet:
+    """The option is accepted, so that a page giving it still works, but does nothing yet: the page's
+    author is told so in the console. `reason`: what is missing."""
+
+    reason: str
+
+
+_NO_WEBCAM = NotYet("there is no WEBCAM, VIDEO or AUDIO source yet (the value is still checked)")
+_NO_EDITOR = NotYet("there is no image editor (CONVERT) yet")
+_NO_RESIZE = NotYet("images are not resized or compressed in the browser yet")
+_NO_CUSTOM_SOURCE = NotYet("there is no CUSTOMSOURCE (S3) source yet")
+
+# Every option name the parser accepts and what it does: one entry per name of PICKER_KEYS and
+# STORE_KEYS (tests/test_picker_options.py holds them to that).
+OPTIONS: dict[str, Fills | NotYet] = {
+    "container": Fills(PickerOptions, "container"),
+    "mimetype": Fills(PickerOptions, "mimetypes"),
+    "mimetypes": Fills(PickerOptions, "mimetypes"),
+    "extension": Fills(PickerOptions, "extensions"),
+    "extensions": Fills(PickerOptions, "extensions"),
+    "multiple": Fills(PickerOptions, "multiple"),
+    "maxSize": Fills(PickerOptions, "max_size"),
+    "maxFiles": Fills(PickerOptions, "max_files"),
+    "folders": Fills(PickerOptions, "folders"),
+    "service": Fills(PickerOptions, "services"),
+    "services": Fills(PickerOptions, "services"),
+    "openTo": Fills(PickerOptions, "open_to"),
+    "language": Fills(PickerOptions, "language"),
+    "backgroundUpload": Fills(PickerOptions, "background_upload"),
+    "hide": Fills(PickerOptions, "hide"),
+    "policy": Fills(PickerOptions, "policy"),
+    "signature": Fills(PickerOptions, "signature"),
+    "webcam": _NO_WEBCAM,
+    "webcamDim": _NO_WEBCAM,
+    "customSourceContainer": _NO_CUSTOM_SOURCE,
+    "customSourcePath": _NO_CUSTOM_SOURCE,
+    "customCss": NotYet("the dialog cannot be restyled yet; its styles are isolated in its Shadow DOM"),
+    "customText": NotYet("the dialog's text comes from the picker's own language files (locales/)"),
+    "imageQuality": _NO_RESIZE,
+    "imageDim": _NO_RESIZE,
+    "imageMax": _NO_RESIZE,
+    "imageMin": _NO_RESIZE,
+    "conversions": _NO_EDITOR,
+    "cropRatio": _NO_EDITOR,
+    "cropDim": _NO_EDITOR,
+    "cropMax": _NO_EDITOR,
+    "cropMin": _NO_EDITOR,
+    "cropForce": _NO_EDITOR,
+    "location": Fills(StoreOptions, "location"),
+    "path": Fills(StoreOptions, "path"),
+    "storeContainer": Fills(StoreOptions, "container"),
+    "storeRegion": Fills(StoreOptions, "region"),
+    "access": Fills(StoreOptions, "access"),
+}
 
 
 Callback = Callable[[Any], Any]
@@ -138,26 +198,31 @@ def _dimensions(raw: Mapping[str, Any], name: str) -> tuple[int, int] | None:
     return width, height
 
 
-def _services(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], str]:
-    names = tuple(s.upper() for s in _strings(raw, "service", "services")) or SOURCES_AVAILABLE
-    unknown = [n for n in names if n not in SERVICES_KNOWN]
-    if unknown:
-        raise FPError(BAD_PARAMETERS, f"unknown service {unknown[0]!r} in option 'services'; known services: {', '.join(SERVICES_KNOWN)}")
-    missing = [n for n in names if n not in SOURCES_AVAILABLE]
-    if missing:
+def _services(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], str, list[str]]:
+    """The services the dialog shows, in the page's order, the one it opens to, and warnings. Pages
+    written for the old library name services we lack (FACEBOOK, URL, ...): those are left out with
+    a warning, so that the page still works; only a list naming none we have is an error."""
+    named = tuple(dict.fromkeys(s.upper() for s in _strings(raw, "service", "services")))
+    services = tuple(n for n in named if n in AVAILABLE) if named else tuple(AVAILABLE)
+    left_out = [n for n in named if n not in AVAILABLE]
+    reasons = ", ".join(f"{n} ({why_missing(n)})" for n in left_out)
+    if not services:
         raise FPError(
             BAD_PARAMETERS,
-            f"service {missing[0]!r} is not available in this picker yet; available: {', '.join(SOURCES_AVAILABLE)}",
+            f"none of the services in option 'services' is available: {reasons}; available: {', '.join(AVAILABLE)}",
         )
-    services = tuple(dict.fromkeys(names))
+    warnings = [f"filepicker: services left out of the dialog: {reasons}"] if left_out else []
     open_to = raw.get("openTo")
     if isinstance(open_to, (list, tuple)):  # old pages passed it as a list
         open_to = open_to[0] if open_to else None
     if open_to is None:
-        return services, services[0]
-    if not isinstance(open_to, str) or open_to.upper() not in services:
-        raise _bad("openTo", f"one of the services shown ({', '.join(services)})", open_to)
-    return services, open_to.upper()
+        return services, services[0], warnings
+    if not isinstance(open_to, str):
+        raise _bad("openTo", f"the name of one of the services shown ({', '.join(services)})", open_to)
+    if open_to.upper() not in services:
+        warnings.append(f"filepicker: openTo {open_to!r} is not among the services shown; the dialog opens to {services[0]}")
+        return services, services[0], warnings
+    return services, open_to.upper(), warnings
 
 
 def _webcam(raw: Mapping[str, Any]) -> WebcamOptions:
@@ -202,7 +267,7 @@ def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore", m
     if mimetypes and extensions:
         raise FPError(BAD_PARAMETERS, "give either mimetype(s) or extension(s), not both")
     multiple = {"pick": False, "pickMultiple": True}.get(method, _boolean(raw, "multiple", False))
-    services, open_to = _services(raw)
+    services, open_to, warnings = _services(raw)
     return PickerOptions(
         container=container,
         mimetypes=tuple(m.lower() for m in mimetypes),
@@ -220,6 +285,7 @@ def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore", m
         webcam=_webcam(raw),
         policy=_string(raw, "policy"),
         signature=_string(raw, "signature"),
+        warnings=tuple(warnings),
     )
 
 
@@ -275,17 +341,20 @@ def parse_call(method: str, args: Sequence[Any], mobile: bool = False) -> PickCa
     # The old library took one object as both picker and store options, so a key of either kind
     # is known in either place; only names neither knows are reported (they are often typos).
     known = PICKER_KEYS | STORE_KEYS
-    warnings = tuple(
-        f"filepicker: unknown option {name!r} ignored"
-        for name in dict.fromkeys([*picker_raw, *store_raw])
-        if name not in known
-    )
+    warnings = []
+    for name in dict.fromkeys([*picker_raw, *store_raw]):
+        effect = OPTIONS.get(name)
+        if name not in known:
+            warnings.append(f"filepicker: unknown option {name!r} ignored")
+        elif isinstance(effect, NotYet):
+            warnings.append(f"filepicker: option {name!r} is not supported yet and does nothing: {effect.reason}")
+    picker = parse_picker_options(picker_raw, method, mobile)
     return PickCall(
         method=method,
-        picker=parse_picker_options(picker_raw, method, mobile),
+        picker=picker,
         store=parse_store_options(store_raw),
         on_success=split.on_success,
         on_error=split.on_error,
         on_progress=split.on_progress,
-        warnings=warnings,
+        warnings=(*warnings, *picker.warnings),
     )

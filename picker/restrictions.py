@@ -1,4 +1,4 @@
-"""Which files a pick accepts: mimetype and extension filters, and whether dropped folders are
+"""Which files a pick accepts: how many, of which types and sizes, and whether dropped folders are
 taken."""
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ def human_size(size: int, units: list[str]) -> str:
     """1536 -> "1.5 KB" with units ["B", "KB", "MB", "GB", "TB"] (powers of 1024, as file
     managers show sizes)."""
     value = float(size)
-    for unit in units[:-1]:
+    unit = units[-1]
+    for smaller in units[:-1]:
         if value < UNITS:
+            unit = smaller
             break
         value /= UNITS
-    else:
-        unit = units[-1]
     if unit == units[0] or value >= 10 or value.is_integer():
         return f"{value:.0f} {unit}"
     return f"{value:.1f} {unit}"
@@ -56,6 +56,24 @@ def is_accepted(options: PickerOptions, file: PickedFile) -> bool:
     if options.extensions:
         return file.name.lower().endswith(options.extensions)
     return True
+
+
+def rejection(options: PickerOptions, files: Sequence[PickedFile], t: Callable[..., str]) -> str | None:
+    """What is wrong with a selection, in the user's language (`t` looks messages up); None when
+    it can be uploaded. The first rule broken is the one told: the count before the files."""
+    if not options.multiple and len(files) > 1:
+        return t("error.only_one", count=len(files))
+    if options.max_files is not None and len(files) > options.max_files:
+        return t("error.max_files", count=options.max_files, chosen=len(files))
+    refused = [f.name for f in files if not is_accepted(options, f)]
+    if refused:
+        return t("error.type", count=len(refused), names=", ".join(refused), accepted=accept_attribute(options))
+    if options.max_size is not None:
+        too_big = [f.name for f in files if f.size > options.max_size]
+        if too_big:
+            limit = human_size(options.max_size, t("size.units").split())
+            return t("error.max_size", count=len(too_big), names=", ".join(too_big), limit=limit)
+    return None
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,17 @@ picker and store options are validated and normalised (picker/options.py, pure C
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
 from picker.fperror import BAD_PARAMETERS, FPError
 from picker.options import (
+    OPTIONS,
+    PICKER_KEYS,
+    STORE_KEYS,
+    Fills,
+    NotYet,
     PickerOptions,
     StoreOptions,
     parse_call,
@@ -312,32 +319,8 @@ def test_an_invalid_folders_is_a_400_naming_the_option():
     bad({"folders": "sometimes", "multiple": True}, "'folders'")
 
 
-def test_services_default_to_the_computer_opened_first():
-    options = parse_picker_options({})
-    assert (options.services, options.open_to) == (("COMPUTER",), "COMPUTER")
-
-
-@pytest.mark.parametrize("options", [{"service": "computer"}, {"services": ["COMPUTER", "Computer"]}, {"services": "COMPUTER"}])
-def test_services_are_case_insensitive_and_named_once(options):
-    assert parse_picker_options(options).services == ("COMPUTER",)
-
-
-@pytest.mark.parametrize("open_to", ["COMPUTER", "computer", ["COMPUTER"], ["computer", "BOX"]])
-def test_open_to_as_a_name_or_a_list_of_them(open_to):
-    assert parse_picker_options({"services": ["COMPUTER"], "openTo": open_to}).open_to == "COMPUTER"
-
-
-def test_an_unknown_service_is_a_400_naming_it():
-    bad({"services": ["COMPUTER", "FACEBOK"]}, "'FACEBOK'", "unknown service")
-
-
-@pytest.mark.parametrize("name", ["BOX", "FTP", "URL", "CUSTOMSOURCE", "WEBCAM"])
-def test_a_service_not_built_yet_is_a_400_saying_so(name):
-    bad({"services": ["COMPUTER", name]}, repr(name), "not available", "COMPUTER")
-
-
-@pytest.mark.parametrize("open_to", ["BOX", 3, ["NOPE"]])
-def test_open_to_outside_the_services_is_a_400_naming_the_option(open_to):
+@pytest.mark.parametrize("open_to", [3, {"name": "COMPUTER"}])
+def test_an_open_to_that_is_no_name_is_a_400_naming_the_option(open_to):
     bad({"openTo": open_to}, "'openTo'", "COMPUTER")
 
 
@@ -449,6 +432,32 @@ def test_an_unknown_key_in_both_objects_is_warned_about_once():
     call = parse_call("pickAndStore", [{"typo": 1}, {"typo": 2}])
     assert len(call.warnings) == 1
     assert "'typo'" in call.warnings[0]
+
+
+def test_every_accepted_option_either_fills_a_field_or_is_marked_not_yet():
+    accepted = PICKER_KEYS | STORE_KEYS
+    assert sorted(accepted - set(OPTIONS)) == [], "accepted options with no entry in OPTIONS"
+    assert sorted(set(OPTIONS) - accepted) == [], "entries in OPTIONS for options the parser does not accept"
+    for name, effect in OPTIONS.items():
+        if isinstance(effect, Fills):
+            assert effect.field in {f.name for f in fields(effect.options)}, name
+        else:
+            assert isinstance(effect, NotYet) and effect.reason, name
+
+
+@pytest.mark.parametrize("name", sorted(name for name, effect in OPTIONS.items() if isinstance(effect, NotYet)))
+def test_an_option_that_does_nothing_yet_is_warned_about_by_name(name):
+    value = {"webcam": {"videoRes": "1280x720"}, "webcamDim": [640, 480]}.get(name, "x")
+    call = parse_call("pickAndStore", [{name: value}, {}])
+    assert [w for w in call.warnings if repr(name) in w] == [
+        f"filepicker: option {name!r} is not supported yet and does nothing: {OPTIONS[name].reason}"
+    ]
+
+
+def test_options_the_picker_acts_on_do_not_warn():
+    given = {"mimetype": "image/*", "multiple": True, "maxSize": 10, "maxFiles": 2, "openTo": "COMPUTER",
+             "language": "en", "hide": True, "backgroundUpload": False, "policy": "p", "signature": "s"}
+    assert parse_call("pickAndStore", [given, {"location": "S3", "storeRegion": "us-east-1", "access": "public"}]).warnings == ()
 
 
 def test_known_keys_do_not_warn_in_either_object():

@@ -16,6 +16,7 @@ from picker.restrictions import (
     human_size,
     is_accepted,
     mimetype_matches,
+    rejection,
 )
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
@@ -181,3 +182,47 @@ UNITS = ["B", "KB", "MB", "GB", "TB"]
 )
 def test_human_size(size, text):
     assert human_size(size, UNITS) == text
+
+
+# --- rejection ----------------------------------------------------------------------------------
+
+
+def rejected(options: dict, files: list[PickedFile], method: str = "pickAndStore") -> str | None:
+    return rejection(parse_picker_options(options, method), files, ENGLISH.t)
+
+
+def test_a_selection_within_every_rule_is_not_rejected():
+    options = {"multiple": True, "maxFiles": 2, "mimetype": "image/*", "maxSize": 100}
+    assert rejected(options, [file("a.png", "image/png", 100), file("b.png", "image/png", 1)]) is None
+
+
+def test_several_files_where_one_is_asked_for_are_rejected_counting_them():
+    assert rejected({}, [file("a.png"), file("b.png")]) == "Only one file can be picked here: you chose 2."
+
+
+@pytest.mark.parametrize("limit, message", [
+    (1, "You can pick at most 1 file here: you chose 3."),
+    (2, "You can pick at most 2 files here: you chose 3."),
+])
+def test_more_files_than_max_files_are_rejected_naming_the_limit(limit, message):
+    assert rejected({"maxFiles": limit}, [file("a"), file("b"), file("c")], method="pickMultiple") == message
+
+
+def test_files_of_other_types_are_rejected_naming_them_and_what_is_accepted():
+    chosen = [file("a.png", "image/png"), file("notes.txt", "text/plain"), file("data.json", "application/json")]
+    assert rejected({"mimetypes": ["image/*", "application/pdf"]}, chosen, method="pickMultiple") == (
+        "notes.txt, data.json are not accepted file types. Accepted: image/*,application/pdf."
+    )
+
+
+def test_files_larger_than_max_size_are_rejected_naming_the_limit_in_units():
+    chosen = [file("big.bin", size=2049), file("small.bin", size=2048)]
+    assert rejected({"maxSize": 2048}, chosen, method="pickMultiple") == (
+        "big.bin is larger than 2 KB, the largest file you can pick here."
+    )
+
+
+def test_the_count_is_told_before_the_types_and_sizes():
+    chosen = [file("a.txt", "text/plain", 10**9), file("b.txt", "text/plain", 10**9)]
+    assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen).startswith("Only one file")
+    assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen[:1]).startswith("a.txt is not an accepted")

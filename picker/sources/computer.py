@@ -14,10 +14,11 @@ from ..web.dom import Listeners, el
 from . import Chosen, Picked, Refuse
 
 
-class ComputerSource:
-    name = "COMPUTER"
-    label = "source.computer"
+def source(catalog: Catalog, options: PickerOptions) -> ComputerSource:
+    return ComputerSource(catalog, options)
 
+
+class ComputerSource:
     def __init__(self, catalog: Catalog, options: PickerOptions) -> None:
         self.t = catalog.t
         self.options = options

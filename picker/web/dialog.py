@@ -1,5 +1,6 @@
 """The picker's dialog: a labelled modal in an open Shadow DOM, with a focus trap, Esc to close,
-a source list, a file list with progress, and an error area announced to screen readers."""
+the sources as a vertical tab list whose selected source draws the panel, a file list with
+progress, and an error area announced to screen readers."""
 
 from __future__ import annotations
 
@@ -12,24 +13,43 @@ import js
 
 from ..i18n import Catalog
 from ..progress import FileProgress
-from ..sources import Picked, Source
+from ..sources import Picked, Service, Source
+from ..tablist import tab_for_key
 from .containers import placement
 from .dom import Listeners, el, js_object
 
 CSS = (Path(__file__).resolve().parent.parent / "dialog.css").read_text()
-FOCUSABLE = "button:not([disabled]), [href], input:not([type=file]):not([disabled]), [tabindex]:not([tabindex='-1'])"
+# Tabs other than the selected one have tabindex -1 (a roving tabindex): Tab skips them.
+FOCUSABLE = (
+    "button:not([disabled]):not([tabindex='-1']), [href], input:not([type=file]):not([disabled]),"
+    " [tabindex]:not([tabindex='-1'])"
+)
+PANEL_ID = "fp-panel"
 
 
 class Dialog:
     def __init__(
-        self, catalog: Catalog, multiple: bool, sources: Sequence[Source], on_close: Callable[[], None], container: str = "modal"
+        self,
+        catalog: Catalog,
+        multiple: bool,
+        services: Sequence[Service],
+        open_to: str,
+        load: Callable[[Service], Source],
+        on_close: Callable[[], None],
+        container: str = "modal",
     ) -> None:
+        """`services`: the sources listed, in order; `open_to`: the name of the one selected first;
+        `load`: the source of a service, asked for when the user first selects it."""
         self.t = catalog.t
         count = "many" if multiple else "one"
         self.title_text = catalog.t(f"dialog.title.{count}")
         self.placement = placement(container, self.title_text)
         self.multiple = multiple
-        self.sources = list(sources)
+        self.services = list(services)
+        self.open_to = next((i for i, s in enumerate(self.services) if s.name == open_to), 0)
+        self.load = load
+        self.sources: dict[int, Source] = {}  # by index in services, once loaded
+        self.selected: int | None = None
         self.on_close = on_close
         self.listeners = Listeners()
         self.rows: dict[int, tuple[Any, Any, Any]] = {}
@@ -43,11 +63,17 @@ class Dialog:
         self.root = root
         self.title = el("h2", {"id": "fp-title"}, self.title_text)
         close = el("button", {"class": "close", "type": "button", "aria-label": self.t("dialog.close")}, "×")
-        nav_list = el("ul")
-        for index, source in enumerate(self.sources):
-            nav_list.append(el("li", None, el("button", {"type": "button", "aria-current": "true" if index == 0 else "false"}, self.t(source.label))))
-        self.panel = el("section", {"class": "panel", "aria-labelledby": "fp-title"})
+        self.tabs = [
+            el("button", {"type": "button", "role": "tab", "id": f"fp-tab-{index}", "aria-controls": PANEL_ID,
+                          "aria-selected": "false", "tabindex": "-1"}, self.t(service.label))
+            for index, service in enumerate(self.services)
+        ]
+        tablist = el("div", {"class": "sources", "role": "tablist", "aria-orientation": "vertical",
+                             "aria-label": self.t("dialog.sources")}, *self.tabs)
+        self.panel = el("div", {"class": "source", "role": "tabpanel", "id": PANEL_ID})
         self.files = el("ul", {"class": "files", "aria-label": self.t("files.label")})
+        # The file list stays whichever source is selected.
+        self.main = el("section", {"class": "panel", "aria-labelledby": "fp-title"}, self.panel, self.files)
         self.alert_text = el("p")
         dismiss = el("button", {"type": "button"}, self.t("error.dismiss"))
         self.alert = el("div", {"class": "alert", "role": "alert", "hidden": True}, self.alert_text, dismiss)
@@ -56,14 +82,17 @@ class Dialog:
             "div",
             {"class": "dialog", "role": "dialog", "aria-modal": "true", "aria-labelledby": "fp-title"},
             el("header", None, self.title, close),
-            el("div", {"class": "body"}, el("nav", {"aria-label": self.t("dialog.sources")}, nav_list), self.panel),
+            el("div", {"class": "body"}, tablist, self.main),
             self.alert,
             self.status,
         )
         overlay = el("div", {"class": "overlay fill" if self.placement.fills else "overlay"}, self.dialog)
         root.append(el("style", None, CSS), overlay)
-        self.sources[0].render(self.panel, picked, self.show_error)
-        self.panel.append(self.files)
+        self.picked = picked
+        for index, tab in enumerate(self.tabs):
+            self.listeners.on(tab, "click", lambda e, index=index: self.select(index))
+        self.listeners.on(tablist, "keydown", self._tab_keydown)
+        self.select(self.open_to)
         self.listeners.on(close, "click", lambda e: self.on_close())
         self.listeners.on(dismiss, "click", lambda e: self.clear_error())
         self.listeners.on(overlay, "keydown", self._keydown)
@@ -72,6 +101,31 @@ class Dialog:
             self.listeners.on(overlay, event, lambda e: e.preventDefault())
         self.placement.mount(self.host, self.on_close)
         (root.querySelector("[data-autofocus]") or self.focusables()[0]).focus()
+
+    def select(self, index: int) -> None:
+        """Show source `index` in the panel, in place of the one shown (which is disposed of)."""
+        if index == self.selected:
+            return
+        if self.selected is not None:
+            self.sources[self.selected].dispose()
+        self.panel.replaceChildren()
+        for number, tab in enumerate(self.tabs):
+            tab.setAttribute("aria-selected", "true" if number == index else "false")
+            tab.setAttribute("tabindex", "0" if number == index else "-1")
+        self.panel.setAttribute("aria-labelledby", self.tabs[index].id)
+        self.selected = index
+        if index not in self.sources:
+            self.sources[index] = self.load(self.services[index])
+        self.sources[index].render(self.panel, self.picked, self.show_error)
+
+    def _tab_keydown(self, event: Any) -> None:
+        # Selection follows focus (the tabs pattern's automatic activation): a panel draws at once.
+        index = tab_for_key(str(event.key), self.selected or 0, len(self.tabs))
+        if index is None:
+            return
+        event.preventDefault()
+        self.select(index)
+        self.tabs[index].focus()
 
     def focusables(self) -> list[Any]:
         return [node for node in self.root.querySelectorAll(FOCUSABLE) if node.getClientRects().length]
@@ -122,7 +176,7 @@ class Dialog:
         """Wait for the user to press the upload button (backgroundUpload: false)."""
         pressed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         button = el("button", {"type": "button", "class": "start"}, self.t("action.upload", count=count))
-        self.panel.append(button)
+        self.main.append(button)
         self.listeners.on(button, "click", lambda e: pressed.done() or pressed.set_result(None))
         button.focus()
         await pressed
@@ -131,7 +185,7 @@ class Dialog:
     def update_file(self, index: int, progress: FileProgress) -> None:
         if not self.is_open:
             return
-        row, bar, state = self.rows[index]
+        _, bar, state = self.rows[index]
         percent = progress.percent
         bar.value = percent
         state.textContent = self.t("file.done") if progress.done else self.t("file.percent", percent=int(percent))
@@ -139,13 +193,14 @@ class Dialog:
     def fail_file(self, index: int) -> None:
         if not self.is_open:
             return
-        row, bar, state = self.rows[index]
+        row, _, state = self.rows[index]
         row.classList.add("failed")
         state.textContent = self.t("file.failed")
 
     def close(self) -> None:
-        for source in self.sources:
-            source.dispose()
+        if self.selected is not None:
+            self.sources[self.selected].dispose()
+            self.selected = None
         self.listeners.clear()
         if self.host is not None:
             self.placement.unmount(self.host)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -15,10 +16,9 @@ from ..fperror import CLOSED, FAILED, FPError, Unreadable
 from ..i18n import available_languages, choose_language, load_catalog
 from ..options import PickCall, parse_call, split_call
 from ..progress import FileProgress
-from ..restrictions import PickedFile, accept_attribute, human_size, is_accepted
+from ..restrictions import PickedFile, rejection
 from ..sniff import GENERIC, HEAD_BYTES, real_type
-from ..sources import Chosen
-from ..sources.computer import ComputerSource
+from ..sources import AVAILABLE, Chosen, Service, Source
 from ..upload import UploadOptions, parse_upload_options, upload_endpoint, upload_metadata
 from .dialog import Dialog
 from .tus_client import Remembered, upload_file
@@ -27,7 +27,6 @@ LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
 # How many files' first bytes are read at once to find their types.
 PARALLEL_READS = 16
 MOBILE_WIDTH = 768
-SOURCES = {"COMPUTER": ComputerSource}
 T = TypeVar("T")
 OPEN: set[PickSession] = set()  # the picks under way
 FAILED_ROW = -1.0  # in PickSession.reported_percent: the file's upload failed
@@ -102,10 +101,16 @@ class PickSession:
         self.reported = False
         self.relative_paths: list[str] = []
         self.reported_percent: dict[int, float] = {}  # the last progress told of each file
-        # The source the dialog opens to comes first; the others keep the page's order.
-        names = sorted(call.picker.services, key=lambda name: name != call.picker.open_to)
-        sources = [SOURCES[name](self.catalog, call.picker) for name in names]
-        self.dialog = Dialog(self.catalog, call.picker.multiple, sources, self.close, call.picker.container)
+        services = [AVAILABLE[name] for name in call.picker.services]
+        self.dialog = Dialog(self.catalog, call.picker.multiple, services, call.picker.open_to, self.source,
+                             self.close, call.picker.container)
+
+    def source(self, service: Service) -> Source:
+        """The source of `service`, its module imported only now: a source the user never selects
+        costs the page nothing."""
+        module = importlib.import_module(service.module)
+        made: Source = module.source(self.catalog, self.call.picker)
+        return made
 
     def finish(self, result: Any) -> None:
         if not self.outcome.done():
@@ -128,22 +133,6 @@ class PickSession:
             invoke(self.call.on_error, result)
         else:
             invoke(self.call.on_success, result if self.call.picker.multiple else result[0])
-
-    def rejection(self, files: list[PickedFile]) -> str | None:
-        """What is wrong with a selection, in the user's language; None when it can be uploaded."""
-        t, options = self.catalog.t, self.call.picker
-        if not options.multiple and len(files) > 1:
-            return t("error.only_one", count=len(files))
-        if options.max_files is not None and len(files) > options.max_files:
-            return t("error.max_files", count=options.max_files, chosen=len(files))
-        refused = [f.name for f in files if not is_accepted(options, f)]
-        if refused:
-            return t("error.type", count=len(refused), names=", ".join(refused), accepted=accept_attribute(options))
-        too_big = [f.name for f in files if options.max_size is not None and f.size > options.max_size]
-        if too_big:
-            limit = human_size(options.max_size or 0, t("size.units").split())
-            return t("error.max_size", count=len(too_big), names=", ".join(too_big), limit=limit)
-        return None
 
     def picked(self, chosen: Sequence[Chosen]) -> None:
         if self.uploads is None:
@@ -180,7 +169,7 @@ class PickSession:
         except Unreadable as unreadable:
             described, problem = [], self.catalog.t("error.unreadable", filename=unreadable.filename)
         else:
-            problem = self.rejection(described)
+            problem = rejection(self.call.picker, described, self.catalog.t)
         if problem:
             self.dialog.show_error(problem)
             self.uploads = None  # the user may pick again; nothing was sent
