@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from picker.i18n import Catalog, available_languages, choose_language, load_catalog, plural_category
+from picker.sources import AVAILABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 PICKER = ROOT / "picker"
@@ -137,21 +138,6 @@ def _is_t_call(node: ast.AST) -> bool:
     return (isinstance(func, ast.Name) and func.id == "t") or (isinstance(func, ast.Attribute) and func.attr == "t")
 
 
-def _source_labels(trees: dict[Path, ast.Module]) -> list[str]:
-    """`label = "..."` class attributes: the locale keys of the sources' names."""
-    labels = []
-    for tree in trees.values():
-        for cls in ast.walk(tree):
-            if not isinstance(cls, ast.ClassDef):
-                continue
-            for stmt in cls.body:
-                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target] if isinstance(stmt, ast.AnnAssign) else []
-                value = getattr(stmt, "value", None)
-                if any(isinstance(t, ast.Name) and t.id == "label" for t in targets) and isinstance(value, ast.Constant):
-                    labels.append(value.value)
-    return labels
-
-
 def _expand_fstring(node: ast.JoinedStr, where: str) -> tuple[str, ...]:
     keys = [""]
     for part in node.values:
@@ -166,7 +152,7 @@ def _expand_fstring(node: ast.JoinedStr, where: str) -> tuple[str, ...]:
 
 def _scan() -> tuple[list[Usage], list[str]]:
     trees = {path: ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in sorted(PICKER.rglob("*.py"))}
-    labels = _source_labels(trees)
+    labels = [service.label for service in AVAILABLE.values()]  # what `t(service.label)` can be
     usages = []
     for path, tree in trees.items():
         for node in ast.walk(tree):

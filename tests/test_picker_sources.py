@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
@@ -14,8 +13,6 @@ import pytest
 from picker.fperror import BAD_PARAMETERS, FPError
 from picker.options import parse_call, parse_picker_options
 from picker.sources import AVAILABLE, MISSING, NEEDS_OAUTH, NOT_YET, UNKNOWN, why_missing
-
-PICKER = Path(__file__).resolve().parent.parent / "picker"
 
 
 def test_every_available_service_names_a_module_that_defines_its_source():
@@ -26,11 +23,6 @@ def test_every_available_service_names_a_module_that_defines_its_source():
         tree = ast.parse(Path(spec.origin).read_text())
         assert "source" in {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}, service.module
         assert service.arrival in ("file", "import")
-
-
-def test_every_label_is_in_the_english_catalog():
-    messages = json.loads((PICKER.parent / "locales" / "en.json").read_text())
-    assert [s.label for s in AVAILABLE.values() if s.label not in messages] == []
 
 
 def test_a_service_is_either_available_or_missing_with_a_reason():
