@@ -30,11 +30,9 @@ from ..engine import (
 )
 from ..fperror import FPError, Unreadable
 from ..progress import FileProgress
+from ..transfer import KeptUrl, read_ahead, with_creation
 
 SUBTLE_NAMES = {"sha256": "SHA-256", "sha1": "SHA-1"}
-# A file up to this size goes in its creation request (tus creation-with-upload): one request, not
-# two. Larger files are created first, so that a refusal comes before their bytes are sent.
-WITH_CREATION = 1024 * 1024
 
 
 def _headers(raw: str) -> dict[str, str]:
@@ -105,14 +103,13 @@ async def upload_file(
     stall_timeout: float = 0,
 ) -> dict:
     key = fingerprint(str(file.name), int(file.size), int(file.lastModified), mimetype, endpoint)
+    kept = KeptUrl(remembered.get(key))
     upload = Upload(
         endpoint, str(file.name), mimetype, int(file.size),
-        metadata=metadata, upload_url=(kept := remembered.get(key)), checksum_algorithm=checksum,
-        chunk_size=chunk_size, retry=retry, upload_with_creation=int(file.size) <= min(chunk_size, WITH_CREATION),
+        metadata=metadata, upload_url=kept.url, checksum_algorithm=checksum,
+        chunk_size=chunk_size, retry=retry, upload_with_creation=with_creation(int(file.size), chunk_size),
     )
-    # The next chunk's checksum, computed while this chunk uploads: reading and hashing a chunk takes
-    # tens of ms (benchmarked in bench/uploads.py) that would otherwise leave the connection idle.
-    ahead: dict[tuple[int, int], asyncio.Future[bytes]] = {}
+    ahead: dict[tuple[int, int], asyncio.Future[bytes]] = {}  # the checksum being computed ahead
     holder = js.Object.new()  # the buffer chunks are read into to be hashed, one per upload
     sending: list[Request] = []  # the request whose progress on_sent hears
 
@@ -127,13 +124,12 @@ async def upload_file(
             action = upload.next_action()
             if isinstance(action, Request):
                 body = file.slice(*action.file_slice) if action.file_slice else None
-                end = action.file_slice[1] if action.file_slice else upload.size
-                following = (end, min(end + upload.chunk_size, upload.size))
-                if upload.checksum_algorithm and end < upload.size and following not in ahead:
+                following = read_ahead(upload, action)
+                if following is not None and following.file_slice not in ahead:
                     for pending in ahead.values():
                         pending.cancel()
-                    ahead = {following: asyncio.ensure_future(
-                        digest(file, following, upload.checksum_algorithm, holder))}
+                    ahead = {following.file_slice: asyncio.ensure_future(
+                        digest(file, following.file_slice, following.algorithm, holder))}
                 sending[:] = [action]
                 try:
                     response = await send(action, body, on_sent, stall_timeout)
@@ -146,20 +142,17 @@ async def upload_file(
                 # Told once the next request is on its way: showing progress takes milliseconds
                 # (the dialog, the page's onProgress) that would otherwise leave the connection idle.
                 loop.call_soon(on_progress, upload.progress)
-                # Remembered while there is something to resume (not for a file whose creation
-                # request carried it whole): one storage write per upload, not one per chunk.
-                if upload.upload_url != kept and not upload.progress.done:
-                    kept = upload.upload_url
-                    remembered.set(key, kept)
+                if kept.after_response(upload):
+                    remembered.set(key, kept.url)
             elif isinstance(action, ComputeChecksum):
-                pending = ahead.pop(action.file_slice, None)
-                hashed = await pending if pending else await digest(
+                computing = ahead.pop(action.file_slice, None)
+                hashed = await computing if computing else await digest(
                     file, action.file_slice, action.algorithm, holder)
                 upload.receive(action, Checksum(hashed))
             elif isinstance(action, Wait):
                 await asyncio.sleep(action.seconds)
             elif isinstance(action, Done):
-                if kept:
+                if kept.done():
                     remembered.set(key, None)
                 return action.blob
             elif isinstance(action, Failed):
