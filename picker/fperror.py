@@ -15,9 +15,6 @@ class FPError(Exception):
     def __str__(self) -> str:
         return f"FPError {self.code}: {self.message}"
 
-    def as_dict(self) -> dict:
-        return {"code": self.code, "message": self.message}
-
 
 class Unreadable(FPError):
     """The browser can no longer read a picked file: it changed, moved or went away on disk after

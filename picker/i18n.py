@@ -24,7 +24,7 @@ class Catalog:
         message = self.messages[key]
         if isinstance(message, Mapping):
             message = message[plural_category(self.language, int(params["count"]))]
-        return message.format(**params)
+        return str(message).format(**params)
 
 
 def available_languages(locales: Path) -> list[str]:

@@ -43,6 +43,6 @@ class FileProgress:
         self._reported = max(self._reported, value)
         return self._reported
 
-    def event(self) -> dict:
+    def event(self) -> dict[str, float | int | str]:
         """The FPProgress object given to onProgress."""
         return {"progress": self.percent, "filename": self.filename, "mimetype": self.mimetype, "size": self.size}

@@ -30,7 +30,7 @@ def test_picked_files_reach_on_success_and_their_progress_reaches_on_progress(ho
     assert result["kind"] == "success"
     blobs = result["value"]
     assert [b["filename"] for b in blobs] == ["small.png", "other.png"]
-    for blob, path in zip(blobs, picked):
+    for blob, path in zip(blobs, picked, strict=True):
         assert (blob["size"], blob["mimetype"], blob["sha256"]) == (path.stat().st_size, "image/png", sha256(path.read_bytes()))
         assert blob["url"].endswith(f"/api/file/{blob['handle']}")
     assert_progress_honest(progress_events(host_page.page), picked)

@@ -9,6 +9,7 @@ import re
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,7 @@ def images(tmp_path: Path) -> list[Path]:
 
 def check_blobs(blobs: list[dict], files: list[Path], store) -> None:
     assert [b["filename"] for b in blobs] == [f.name for f in files]
-    for blob, path in zip(blobs, files):
+    for blob, path in zip(blobs, files, strict=True):
         data = path.read_bytes()
         assert blob["mimetype"] == "image/png"
         assert blob["size"] == len(data)
@@ -65,7 +66,12 @@ def check_blobs(blobs: list[dict], files: list[Path], store) -> None:
 
 def test_reference_example_stores_files_picked_with_the_file_chooser(page, host, store, images):
     logged: list[str] = []
-    page.on("console", lambda message: message.type == "log" and logged.append(message.text))
+
+    def log(message: Any) -> None:
+        if message.type == "log":
+            logged.append(message.text)
+
+    page.on("console", log)
     page.goto(f"{host.url}/reference.html")
     page.click("#upload")
     choose_files(page, images)
@@ -226,7 +232,9 @@ def test_host_page_styles_do_not_reach_the_dialog(page, host):
 
 def test_a_pick_called_before_the_picker_is_ready_opens_once_it_is(page, host):
     page.goto(f"{host.url}/host.html")
-    page.evaluate("() => { filepicker.setKey('demo'); window.nextPick = ['pickAndStore', {}, {}]; document.getElementById('open').click(); }")
+    page.evaluate(
+        "() => { filepicker.setKey('demo'); window.nextPick = ['pickAndStore', {}, {}]; document.getElementById('open').click(); }"
+    )
     page.locator(f"{DIALOG} .choose").wait_for(timeout=60_000)
     assert page.locator(f"{DIALOG} .choose").inner_text() == LOCALE["computer.choose.one"]
 

@@ -54,7 +54,7 @@ class TusStore:
         response = self._answer(request, file)
         upload_id = (response.headers.get("Location") or request.url).rsplit("/", 1)[1]
         if self.blob_location and upload_id in self.uploads and request.method != "GET":
-            response.headers["Blob-Location"] = f"/api/upload/{upload_id}"
+            return Response(response.status, {**response.headers, "Blob-Location": f"/api/upload/{upload_id}"}, response.body)
         return response
 
     def _answer(self, request: Request, file: bytes) -> Response:
@@ -68,8 +68,8 @@ class TusStore:
             headers = {"Location": f"/api/upload/{upload_id}"}  # relative, as tusd sends it
             if request.file_slice:
                 headers["Upload-Offset"] = str(len(body))
-            upload = self.uploads[upload_id]
-            return Response(201, headers, self.blob(upload_id) if len(upload["data"]) == upload["length"] else "")
+            made = self.uploads[upload_id]
+            return Response(201, headers, self.blob(upload_id) if len(made["data"]) == made["length"] else "")
         upload_id = request.url.rsplit("/", 1)[1]
         upload = self.uploads.get(upload_id)
         if upload is None:
@@ -367,6 +367,7 @@ def test_creation_with_upload_carries_the_first_chunks_checksum():
 def test_a_creation_with_upload_refused_for_its_checksum_is_made_again_at_once():
     upload = new_upload(size=3, upload_with_creation=True, checksum_algorithm="sha256")
     checksum = upload.next_action()
+    assert isinstance(checksum, ComputeChecksum)
     upload.receive(checksum, Checksum(b"wrong"))
     refused = answer(upload, 460, {}, "checksum mismatch")
     assert refused.method == "POST"
@@ -439,6 +440,7 @@ def test_network_errors_past_the_limit_fail_with_the_reason():
         action = upload.next_action()
         if isinstance(action, Wait):
             action = upload.next_action()
+        assert isinstance(action, Request)
         upload.receive(action, NetworkError("offline"))
     outcome = upload.next_action()
     assert isinstance(outcome, Failed)
@@ -645,11 +647,12 @@ def test_a_finished_upload_ignores_pause_resume_and_cancel():
 
 
 def test_fingerprint_is_stable_and_changes_with_every_field():
-    fields = ["photo.jpg", 1234, 1700000000000, "image/jpeg", ENDPOINT]
+    fields: list[Any] = ["photo.jpg", 1234, 1700000000000, "image/jpeg", ENDPOINT]
     key = fingerprint(*fields)
     assert key == fingerprint(*fields)
     assert key.startswith("pickstore:") and len(key) == len("pickstore:") + 64
     changed = ["photo2.jpg", 1235, 1700000000001, "image/png", "http://other.test/"]
     for index, value in enumerate(changed):
-        assert fingerprint(*fields[:index], value, *fields[index + 1:]) != key
+        other = [*fields[:index], value, *fields[index + 1:]]
+        assert fingerprint(*other) != key
 

@@ -9,6 +9,7 @@ import json
 import string
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 import pytest
 
@@ -131,7 +132,7 @@ class Usage:
     params: frozenset[str] | None  # keyword arguments given; None when **kwargs hides them
 
 
-def _is_t_call(node: ast.AST) -> bool:
+def _is_t_call(node: ast.AST) -> TypeGuard[ast.Call]:
     if not isinstance(node, ast.Call):
         return False
     func = node.func
@@ -141,7 +142,7 @@ def _is_t_call(node: ast.AST) -> bool:
 def _expand_fstring(node: ast.JoinedStr, where: str) -> tuple[str, ...]:
     keys = [""]
     for part in node.values:
-        if isinstance(part, ast.Constant):
+        if isinstance(part, ast.Constant) and isinstance(part.value, str):
             keys = [k + part.value for k in keys]
         elif isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name) and part.value.id in KEY_VARIANTS:
             keys = [k + v for k in keys for v in KEY_VARIANTS[part.value.id]]
@@ -169,7 +170,7 @@ def _scan() -> tuple[list[Usage], list[str]]:
             else:
                 raise AssertionError(f"{where}: locale key {ast.unparse(key)} — teach this test what it can be")
             names = [kw.arg for kw in node.keywords]
-            params = None if None in names else frozenset(names)
+            params = frozenset(n for n in names if n is not None) if None not in names else None
             usages.append(Usage(where, keys, params))
     return usages, labels
 

@@ -449,8 +449,10 @@ def test_every_accepted_option_either_fills_a_field_or_is_marked_not_yet():
 def test_an_option_that_does_nothing_yet_is_warned_about_by_name(name):
     value = {"webcam": {"videoRes": "1280x720"}, "webcamDim": [640, 480]}.get(name, "x")
     call = parse_call("pickAndStore", [{name: value}, {}])
+    effect = OPTIONS[name]
+    assert isinstance(effect, NotYet)
     assert [w for w in call.warnings if repr(name) in w] == [
-        f"filepicker: option {name!r} is not supported yet and does nothing: {OPTIONS[name].reason}"
+        f"filepicker: option {name!r} is not supported yet and does nothing: {effect.reason}"
     ]
 
 

@@ -224,5 +224,5 @@ def test_files_larger_than_max_size_are_rejected_naming_the_limit_in_units():
 
 def test_the_count_is_told_before_the_types_and_sizes():
     chosen = [file("a.txt", "text/plain", 10**9), file("b.txt", "text/plain", 10**9)]
-    assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen).startswith("Only one file")
-    assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen[:1]).startswith("a.txt is not an accepted")
+    assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen) == "Only one file can be picked here: you chose 2."
+    assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen[:1]) == "a.txt is not an accepted file type. Accepted: image/*."

@@ -11,11 +11,10 @@ from picker.upload import UploadOptions, parse_upload_options
 
 
 def test_no_options_are_the_engines_defaults():
-    for raw in (None, {}):
-        options = parse_upload_options(raw)
-        assert options == UploadOptions()
-        assert (options.retry.max_retries, options.retry.base, options.retry.cap) == (5, 1.0, 30.0)
-        assert options.warnings == ()
+    assert parse_upload_options(None) == parse_upload_options({}) == UploadOptions()
+    options = UploadOptions()
+    assert (options.retry.max_retries, options.retry.base, options.retry.cap) == (5, 1.0, 30.0)
+    assert options.warnings == ()
 
 
 MIB = 1024 * 1024
@@ -113,6 +112,7 @@ def test_a_server_that_names_no_blob_ends_the_upload_with_what_tus_says():
     upload = Upload("http://tus.test/files/", "a.bin", "application/x-a", 4, chunk_size=4,
                     retry=RetryPolicy(jitter=lambda: 0.0))
     post = upload.next_action()
+    assert isinstance(post, Request)
     upload.receive(post, Response(201, {"Location": "/files/abc"}))
     patch = upload.next_action()
     assert isinstance(patch, Request) and patch.method == "PATCH"

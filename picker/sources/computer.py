@@ -23,6 +23,7 @@ class ComputerSource:
         self.t = catalog.t
         self.options = options
         self.listeners = Listeners()
+        self.walking: asyncio.Task[None] | None = None  # the dropped folders being read
 
     def render(self, panel: Any, picked: Picked, refuse: Refuse) -> None:
         count = "many" if self.options.multiple else "one"
@@ -65,7 +66,7 @@ class ComputerSource:
             if refusal:
                 refuse(refusal)
             elif any(d.is_directory for d in dropped):
-                asyncio.ensure_future(self._dropped_folders(entries, picked, refuse))
+                self.walking = asyncio.ensure_future(self._dropped_folders(entries, picked, refuse))
             else:
                 files = list(event.dataTransfer.files)
                 if files:
@@ -97,15 +98,25 @@ class ComputerSource:
 
     def dispose(self) -> None:
         self.listeners.clear()
+        # Folders still being read when the user leaves the source are a pick the user left.
+        if self.walking is not None:
+            self.walking.cancel()
+            self.walking = None
 
 
 async def _callback_result(start: Any) -> Any:
     """The value a File System Entry API call hands to its success callback."""
     done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    start(
-        create_once_callable(lambda value: done.done() or done.set_result(value)),
-        create_once_callable(lambda error: done.done() or done.set_exception(OSError(str(error.message)))),
-    )
+
+    def succeeded(value: Any) -> None:
+        if not done.done():
+            done.set_result(value)
+
+    def failed(error: Any) -> None:
+        if not done.done():
+            done.set_exception(OSError(str(error.message)))
+
+    start(create_once_callable(succeeded), create_once_callable(failed))
     return await done
 
 

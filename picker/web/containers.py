@@ -36,7 +36,9 @@ class Popup:
     def __init__(self, title: str) -> None:
         self.window = js.window.open("", "_blank", POPUP_FEATURES)
         if not self.window:
-            raise FPError(BAD_PARAMETERS, "container 'window': the browser blocked the popup; call pickAndStore from a click, or use 'modal'")
+            raise FPError(
+                BAD_PARAMETERS, "container 'window': the browser blocked the popup; call pickAndStore from a click, or use 'modal'"
+            )
         self.window.document.title = title
         self.watch: asyncio.Task[None] | None = None
 
@@ -47,9 +49,12 @@ class Popup:
         self.window.focus()
 
         async def watch() -> None:
-            # A popup closed by its window's own close button sends nothing reliable to the page.
-            while not self.window.closed:
+            # A popup closed by its window's own close button sends nothing reliable to the page:
+            # there is no event to wait for, only `closed` to look at.
+            while True:
                 await asyncio.sleep(CLOSED_POLL_SECONDS)
+                if self.window.closed:
+                    break
             on_gone()
 
         self.watch = asyncio.ensure_future(watch())
@@ -70,13 +75,18 @@ class Frame:
     def __init__(self, frame_id: str) -> None:
         frame = js.document.getElementById(frame_id)
         if not frame or str(frame.tagName).lower() != "iframe":
-            raise FPError(BAD_PARAMETERS, f"option 'container' must be 'modal', 'window' or the id of an iframe in the page; no iframe has id {frame_id!r}")
+            raise FPError(
+                BAD_PARAMETERS,
+                f"option 'container' must be 'modal', 'window' or the id of an iframe in the page; no iframe has id {frame_id!r}",
+            )
         try:
             self.document = frame.contentDocument
         except Exception:
             self.document = None
         if not self.document:
-            raise FPError(BAD_PARAMETERS, f"container {frame_id!r}: the iframe shows a page from another origin, which the picker cannot draw into")
+            raise FPError(
+                BAD_PARAMETERS, f"container {frame_id!r}: the iframe shows a page from another origin, which the picker cannot draw into"
+            )
 
     def mount(self, host: Any, on_gone: Callable[[], None]) -> None:
         self.document.body.style.margin = "0"

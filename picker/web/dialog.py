@@ -90,7 +90,7 @@ class Dialog:
         root.append(el("style", None, CSS), overlay)
         self.picked = picked
         for index, tab in enumerate(self.tabs):
-            self.listeners.on(tab, "click", lambda e, index=index: self.select(index))
+            self.listeners.on(tab, "click", self._selects(index))
         self.listeners.on(tablist, "keydown", self._tab_keydown)
         self.select(self.open_to)
         self.listeners.on(close, "click", lambda e: self.on_close())
@@ -117,6 +117,9 @@ class Dialog:
         if index not in self.sources:
             self.sources[index] = self.load(self.services[index])
         self.sources[index].render(self.panel, self.picked, self.show_error)
+
+    def _selects(self, index: int) -> Callable[[Any], None]:
+        return lambda event: self.select(index)
 
     def _tab_keydown(self, event: Any) -> None:
         # Selection follows focus (the tabs pattern's automatic activation): a panel draws at once.
@@ -177,7 +180,12 @@ class Dialog:
         pressed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         button = el("button", {"type": "button", "class": "start"}, self.t("action.upload", count=count))
         self.main.append(button)
-        self.listeners.on(button, "click", lambda e: pressed.done() or pressed.set_result(None))
+
+        def press(event: Any) -> None:
+            if not pressed.done():
+                pressed.set_result(None)
+
+        self.listeners.on(button, "click", press)
         button.focus()
         await pressed
         button.remove()

@@ -61,7 +61,7 @@ async def picked_file(file: Any, sniff: bool = True) -> PickedFile:
     return PickedFile(str(file.name), int(file.size), real_type(declared, head))
 
 
-async def bounded(limit: int, work: list[Awaitable[T]]) -> list[T]:
+async def bounded(limit: int, work: Sequence[Awaitable[T]]) -> list[T]:
     """The results of `work` in order, at most `limit` of them running at a time."""
     slots = asyncio.Semaphore(limit)
 
@@ -164,6 +164,7 @@ class PickSession:
         # Only a mimetype restriction needs every real type before the selection is accepted; else
         # each file's is found just before it uploads, and the first upload starts at once.
         sniff_now = bool(self.call.picker.mimetypes)
+        problem: str | None
         try:
             described = await bounded(PARALLEL_READS, [picked_file(f, sniff_now) for f in files])
         except Unreadable as unreadable:
