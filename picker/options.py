@@ -343,10 +343,9 @@ def parse_call(method: str, args: Sequence[Any], mobile: bool = False) -> PickCa
     known = PICKER_KEYS | STORE_KEYS
     warnings = []
     for name in dict.fromkeys([*picker_raw, *store_raw]):
-        effect = OPTIONS.get(name)
         if name not in known:
             warnings.append(f"filepicker: unknown option {name!r} ignored")
-        elif isinstance(effect, NotYet):
+        elif isinstance(effect := OPTIONS.get(name), NotYet):
             warnings.append(f"filepicker: option {name!r} is not supported yet and does nothing: {effect.reason}")
     picker = parse_picker_options(picker_raw, method, mobile)
     return PickCall(

@@ -44,7 +44,6 @@ class Dialog:
         count = "many" if multiple else "one"
         self.title_text = catalog.t(f"dialog.title.{count}")
         self.placement = placement(container, self.title_text)
-        self.multiple = multiple
         self.services = list(services)
         self.open_to = next((i for i, s in enumerate(self.services) if s.name == open_to), 0)
         self.load = load
