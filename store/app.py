@@ -18,8 +18,8 @@ from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
 from .resumable import sweep
 from .state import StoreState
-from .tus import tus_routes
-from .uploads import store_upload
+from .tus_routes import tus_routes
+from .whole_file import store_upload
 
 # What a page on another origin may read of the answers (tus's headers above all)...
 EXPOSE_HEADERS = [

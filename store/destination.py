@@ -23,7 +23,7 @@ _REGION = re.compile(r"[a-z0-9-]{1,32}")
 
 
 @dataclass(frozen=True)
-class StoreOptions:
+class StoreRequest:
     """What a client asks of a new file, as it sent it (a query string, tus Upload-Metadata)."""
 
     api_key: str | None = None
@@ -103,7 +103,7 @@ def checked_region(region: str | None) -> str | None:
 
 
 def destination(
-    config: Config, options: StoreOptions, *, size: int | None, now: float
+    config: Config, options: StoreRequest, *, size: int | None, now: float
 ) -> tuple[Destination, Policy | None]:
     """The destination the options name, and the sender's policy (checked for `store` with `size`
     when known); StoreError 400/403 naming the first option that is refused."""

@@ -16,7 +16,7 @@ from .backends import PartialStore
 from .destination import Destination, checked_access, checked_region
 from .errors import StoreError, bad_request
 from .index import FileRecord, SQLiteIndex, UploadRecord
-from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, Checksum, check_room, parse_metadata, store_options
+from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, UploadChecksum, check_room, parse_metadata, store_options
 
 if TYPE_CHECKING:
     from .state import StoreState
@@ -172,7 +172,7 @@ async def _digest(state: StoreState, store: PartialStore, upload: UploadRecord) 
 
 
 async def receive(
-    state: StoreState, upload: UploadRecord, body: AsyncIterable[bytes], checksum: Checksum | None, lease: Lease
+    state: StoreState, upload: UploadRecord, body: AsyncIterable[bytes], checksum: UploadChecksum | None, lease: Lease
 ) -> UploadRecord:
     """Append one request body at the upload's offset and advance the offset. A body that fails its
     Upload-Checksum is discarded (460). An interrupted body keeps what arrived, unless a checksum

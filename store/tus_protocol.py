@@ -14,7 +14,7 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
-from .destination import StoreOptions
+from .destination import StoreRequest
 from .errors import StoreError, bad_request, forbidden
 from .index import UploadRecord
 
@@ -86,10 +86,10 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     return metadata
 
 
-def store_options(metadata: Mapping[str, str]) -> StoreOptions:
+def store_options(metadata: Mapping[str, str]) -> StoreRequest:
     """The store options an upload's metadata carries; keys the store does not know are left to the
     client."""
-    return StoreOptions(
+    return StoreRequest(
         api_key=metadata.get("apikey"),
         location=metadata.get("location"),
         container=metadata.get("container"),
@@ -105,7 +105,7 @@ def store_options(metadata: Mapping[str, str]) -> StoreOptions:
 
 
 @dataclass(frozen=True)
-class Checksum:
+class UploadChecksum:
     algorithm: str
     digest: bytes
 
@@ -113,7 +113,7 @@ class Checksum:
         return CHECKSUM_ALGORITHMS[self.algorithm]()
 
 
-def parse_checksum(header: str | None) -> Checksum | None:
+def parse_checksum(header: str | None) -> UploadChecksum | None:
     """Upload-Checksum: "<algorithm> <base64 digest>"; an algorithm not supported is 400."""
     if header is None:
         return None
@@ -127,7 +127,7 @@ def parse_checksum(header: str | None) -> Checksum | None:
         raise bad_request(f"Upload-Checksum digest {encoded!r} is not base64") from None
     if len(digest) != CHECKSUM_ALGORITHMS[algorithm]().digest_size:
         raise bad_request(f"Upload-Checksum digest has {len(digest)} bytes; a {algorithm} digest has another length")
-    return Checksum(algorithm, digest)
+    return UploadChecksum(algorithm, digest)
 
 
 @dataclass(frozen=True)

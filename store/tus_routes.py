@@ -18,7 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import resumable
-from .destination import StoreOptions, destination
+from .destination import StoreRequest, destination
 from .errors import StoreError, forbidden
 from .index import FileRecord, UploadRecord
 from .policy import check as check_policy
@@ -137,7 +137,7 @@ def _answer(
 # --- /api/upload -------------------------------------------------------------------------------------
 
 
-async def describe(request: Request) -> Response:
+async def tus_options(request: Request) -> Response:
     """OPTIONS: the tus version, extensions and limits this store has."""
     return Response(status_code=204, headers=options_headers(store_state(request).config.max_upload_size))
 
@@ -195,7 +195,7 @@ async def create_upload(request: Request) -> Response:
 
 
 async def _create_final(
-    request: Request, state: StoreState, concat: Concat, concat_header: str, metadata: str, options: StoreOptions,
+    request: Request, state: StoreState, concat: Concat, concat_header: str, metadata: str, options: StoreRequest,
     now: float,
 ) -> Response:
     """A final upload: its parts joined at once, so that it is created whole."""
@@ -298,9 +298,9 @@ async def get_upload(request: Request) -> Response:
 
 
 Handler = Callable[[Request], Awaitable[Response]]
-_ON_CREATION_URL: dict[str, Handler] = {"OPTIONS": describe, "POST": create_upload}
+_ON_CREATION_URL: dict[str, Handler] = {"OPTIONS": tus_options, "POST": create_upload}
 _ON_UPLOAD_URL: dict[str, Handler] = {
-    "OPTIONS": describe,
+    "OPTIONS": tus_options,
     "HEAD": head_upload,
     "PATCH": patch_upload,
     "DELETE": delete_upload,

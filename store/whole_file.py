@@ -8,7 +8,7 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from .destination import StoreOptions, destination
+from .destination import StoreRequest, destination
 from .errors import bad_request
 from .state import store_state
 
@@ -16,7 +16,7 @@ from .state import store_state
 async def store_upload(request: Request) -> JSONResponse:
     state = store_state(request)
     params = request.query_params
-    options = StoreOptions(
+    options = StoreRequest(
         api_key=params.get("key"),
         location=request.path_params.get("location"),
         container=params.get("container"),
