@@ -34,7 +34,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # Uploads that expired while no store process ran go before the first request comes.
     await sweep(app.state.store, time.time())
     yield
-    app.state.store.index.close()
+    await app.state.store.index.close()
 
 
 def create_app(config: Config | None = None) -> Starlette:

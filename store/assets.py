@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from .blob import base_url
 from .state import store_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +44,7 @@ async def pyscript_config(request: Request) -> Response:
     config's URL but the interpreter against the embedding page, which is on another origin."""
     text = (ROOT / "pyscript.toml").read_text()
     relative = tomllib.loads(text)["interpreter"]
-    absolute = urljoin(f"{store_state(request).base_url(request)}/pyscript.toml", relative)
+    absolute = urljoin(f"{base_url(store_state(request), request)}/pyscript.toml", relative)
     text = text.replace(f'interpreter = "{relative}"', f'interpreter = "{absolute}"', 1)
     return PlainTextResponse(text, media_type="application/toml", headers={"Cache-Control": "no-cache"})
 

@@ -8,15 +8,14 @@ import binascii
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
-from .destination import StoreRequest
 from .errors import StoreError, bad_request, forbidden
-from .index import UploadRecord
+from .records import UploadRecord
 
 VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,expiration,checksum,termination,concatenation"
@@ -86,26 +85,10 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     return metadata
 
 
-def store_options(metadata: Mapping[str, str]) -> StoreRequest:
-    """The store options an upload's metadata carries; keys the store does not know are left to the
-    client."""
-    return StoreRequest(
-        api_key=metadata.get("apikey"),
-        location=metadata.get("location"),
-        container=metadata.get("container"),
-        filename=metadata.get("filename"),
-        path=metadata.get("path"),
-        mimetype=metadata.get("filetype"),
-        multiple=metadata.get("multiple") == "true",
-        policy=metadata.get("policy"),
-        signature=metadata.get("signature"),
-        region=metadata.get("region"),
-        access=metadata.get("access"),
-    )
-
-
 @dataclass(frozen=True)
 class UploadChecksum:
+    """Upload-Checksum: the digest a chunk must have, and the algorithm that makes it."""
+
     algorithm: str
     digest: bytes
 

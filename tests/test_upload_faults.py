@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from store.resumable import LEASE_SECONDS
+from store.lease import LEASE_SECONDS
 
 from .browser import DIALOG, assert_progress_honest, choose_files, downloaded, open_host, outcome, progress_events, sha256, start_pick
 from .faults import run_proxy, store_process

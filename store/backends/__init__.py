@@ -91,11 +91,21 @@ class Backend(Protocol):
 BACKENDS = ("local", "s3", "azure")
 
 
-def storage_options(public: bool, region: str | None) -> dict[str, Any]:
+class Placement(Protocol):
+    """How a file is (or will be) stored: a FileRecord, a Destination."""
+
+    @property
+    def public(self) -> bool: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+
+def storage_options(placement: Placement) -> dict[str, Any]:
     """`public` and `region` as a backend's keyword arguments: only those asked for, so that a
     backend that knows neither is called as before."""
-    options: dict[str, Any] = {"public": True} if public else {}
-    return options | ({"region": region} if region else {})
+    options: dict[str, Any] = {"public": True} if placement.public else {}
+    return options | ({"region": placement.region} if placement.region else {})
 
 
 def prefixed_url(prefix: str, container: str, key: str) -> str:
