@@ -112,13 +112,6 @@ def prefixed_url(prefix: str, container: str, key: str) -> str:
     return f"{prefix.rstrip('/')}/{quote(container, safe='')}/{quote(key)}"
 
 
-def checked_prefix(where: str, prefix: Any) -> str | None:
-    """A location's `public_url_prefix` setting: None, or an http(s) URL."""
-    if prefix is not None and not (isinstance(prefix, str) and prefix.startswith(("http://", "https://"))):
-        raise ValueError(f"{where}: public_url_prefix must be an http:// or https:// URL, not {prefix!r}")
-    return prefix
-
-
 def _module(location: Location) -> Any:
     if location.backend not in BACKENDS:
         raise ValueError(f"location {location.name!r}: unknown backend {location.backend!r}; known: {', '.join(BACKENDS)}")

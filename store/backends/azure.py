@@ -21,7 +21,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +38,8 @@ from azure.storage.blob import BlobClient, BlobSasPermissions, BlobServiceClient
 
 from ..config import Location
 from ..errors import StoreError
-from . import UPLOAD_ID, checked_prefix, prefixed_url
+from . import UPLOAD_ID, prefixed_url
+from .settings import described, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -74,24 +75,11 @@ class AzureSettings:
 
     @classmethod
     def from_location(cls, location: Location) -> AzureSettings:
-        known = [f.name for f in fields(cls)]
-        where = f"location {location.name!r} (backend azure)"
-        unknown = sorted(set(location.settings) - set(known))
-        if unknown:
-            raise ValueError(f"{where}: unknown setting {', '.join(unknown)}; known settings: "
-                             f"{', '.join(sorted([*known, 'containers']))}")
-        settings = cls(**location.settings)
-        for name in known:
-            value = getattr(settings, name)
-            if name == "public":
-                if not isinstance(value, bool):
-                    raise ValueError(f"{where}: public must be true or false")
-            elif value is not None and not isinstance(value, str):
-                raise ValueError(f"{where}: {name} must be a string")
-        checked_prefix(where, settings.public_url_prefix)
+        settings = read_settings(cls, location)
         if not settings.connection_string and not (settings.account_url and settings.account_name
                                                    and settings.account_key):
-            raise ValueError(f"{where}: give connection_string, or account_url with account_name and account_key")
+            raise ValueError(f"{described(location)}: give connection_string, or account_url with account_name "
+                             "and account_key")
         return settings
 
     def client(self) -> BlobServiceClient:

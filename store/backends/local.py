@@ -14,7 +14,7 @@ import functools
 import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -23,7 +23,8 @@ import anyio
 
 from ..config import Location
 from ..errors import StoreError
-from . import UPLOAD_ID, checked_prefix, prefixed_url
+from . import UPLOAD_ID, prefixed_url
+from .settings import MUST_BE, described, read_settings
 
 READ_SIZE = 256 * 1024
 WRITE_SIZE = 1024 * 1024
@@ -35,31 +36,19 @@ T = TypeVar("T")
 class LocalSettings:
     """A location's local-disk settings, from its table in the store's TOML file."""
 
-    root: str | None = None  # relative to data_dir; the location's name by default
+    root: str | None = field(default=None, metadata={MUST_BE: "a folder name"})  # relative to data_dir; the location's name by default
     # Files may be stored with access 'public': they go to public_root (relative to data_dir;
     # "<root>-public" by default), on the same file system as root.
     public: bool = False
-    public_root: str | None = None
+    public_root: str | None = field(default=None, metadata={MUST_BE: "a folder name"})
     # Where a web server serves public_root, if one does: the store's own /public/<location> else.
     public_url_prefix: str | None = None
 
     @classmethod
     def from_location(cls, location: Location) -> LocalSettings:
-        known = set(cls.__dataclass_fields__)
-        where = f"location {location.name!r} (backend local)"
-        unknown = sorted(set(location.settings) - known)
-        if unknown:
-            raise ValueError(f"{where}: unknown setting {', '.join(unknown)}; known settings: "
-                             f"{', '.join(sorted([*known, 'containers']))}")
-        settings = cls(**location.settings)
-        if not isinstance(settings.public, bool):
-            raise ValueError(f"{where}: public must be true or false")
-        for name in ("root", "public_root"):
-            if not isinstance(getattr(settings, name) or "", str):
-                raise ValueError(f"{where}: {name} must be a folder name")
+        settings = read_settings(cls, location)
         if not settings.public and (settings.public_root or settings.public_url_prefix):
-            raise ValueError(f"{where}: public_root and public_url_prefix need public = true")
-        checked_prefix(where, settings.public_url_prefix)
+            raise ValueError(f"{described(location)}: public_root and public_url_prefix need public = true")
         return settings
 
 
