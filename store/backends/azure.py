@@ -86,7 +86,9 @@ class AzureSettings:
         options: dict[str, Any] = {
             # The SDK's own default waits minutes on an endpoint that is down; a request should fail
             # in seconds (the picker retries a 5xx itself, with its own backoff).
-            "retry_policy": LinearRetry(backoff=1, retry_total=3, random_jitter_range=0.5),
+            # (The SDK's hint says whole seconds of jitter; it draws them with random.uniform, which
+            # takes half of one.)
+            "retry_policy": LinearRetry(backoff=1, retry_total=3, random_jitter_range=0.5),  # type: ignore[arg-type]
             "connection_timeout": 10,
             # Downloads come in pieces of a block, never a whole file in memory.
             "max_single_get_size": BLOCK_SIZE,
@@ -94,6 +96,8 @@ class AzureSettings:
         }
         if self.connection_string:
             return BlobServiceClient.from_connection_string(self.connection_string, **options)
+        # from_location has made sure of all three when there is no connection string.
+        assert self.account_url and self.account_name and self.account_key
         credential = {"account_name": self.account_name, "account_key": self.account_key}
         return BlobServiceClient(self.account_url, credential=credential, **options)
 
@@ -305,10 +309,11 @@ class AzureBackend:
     def readable_url(self, blob: BlobClient) -> str:
         """The blob's URL with the right to read it for a while: Azure copies from it."""
         key = getattr(self.service.credential, "account_key", None)
-        if key is None:
+        account = self.service.account_name
+        if key is None or account is None:
             return blob.url  # a connection string's shared access signature is in the URL already
         expiry = datetime.datetime.now(datetime.UTC) + SAS_LIFETIME
-        sas = generate_blob_sas(self.service.account_name, blob.container_name, blob.blob_name, account_key=key,
+        sas = generate_blob_sas(account, blob.container_name, blob.blob_name, account_key=key,
                                 permission=BlobSasPermissions(read=True), expiry=expiry)
         return f"{blob.url}?{sas}"
 

@@ -462,7 +462,9 @@ class S3Partials:
     def _assemble(self, pieces: list[str], target: dict[str, str], public: bool, region: str | None) -> None:
         """In a worker thread: a multipart upload at the key made of server-side copies of the
         pieces, a few at once, completed only when every piece is in: until then nothing is there."""
-        call = functools.partial(self._backend.call_blocking, region=region, **target)
+        def call(operation: str, **params: Any) -> Any:
+            return self._backend.call_blocking(operation, region, **target, **params)
+
         upload_id = call("create_multipart_upload", **_acl(public))["UploadId"]
 
         def copy(numbered: tuple[int, str]) -> dict[str, Any]:
