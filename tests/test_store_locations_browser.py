@@ -78,7 +78,9 @@ def containers(azurite: Azurite) -> tuple[str, str]:
 
 @pytest.fixture(scope="module")
 def s3_proxy(moto: Moto) -> Iterator[Proxy]:
-    with run_proxy(urlsplit(moto.endpoint).port) as proxy:
+    port = urlsplit(moto.endpoint).port
+    assert port is not None
+    with run_proxy(port) as proxy:
         yield proxy
 
 

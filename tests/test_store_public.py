@@ -15,6 +15,7 @@ import pytest
 
 from store.backends import open_backend
 from store.backends.azure import AzureBackend
+from store.backends.local import LocalBackend
 from store.backends.s3 import S3Backend
 from store.config import Location
 from store.policy import make_policy, signed
@@ -230,10 +231,12 @@ def test_a_local_location_with_wrong_public_settings_is_refused_at_start(tmp_pat
 
 def test_a_local_location_says_where_its_public_files_are_read(tmp_path):
     own = open_backend(local_location(public=True), tmp_path)
+    assert isinstance(own, LocalBackend)
     assert own.public_root == (tmp_path / "pics-public").resolve()
     assert own.public_url("files", "a b/c.png") == "/public/pics/files/a%20b/c.png"
     served = open_backend(local_location(public=True, public_root="open", public_url_prefix="https://static.example.com/p/"),
                           tmp_path)
+    assert isinstance(served, LocalBackend)
     assert served.public_root == (tmp_path / "open").resolve()
     assert served.public_url("files", "c.png") == "https://static.example.com/p/files/c.png"
 
