@@ -17,6 +17,7 @@ from .config import Config
 from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
 from .resumable import sweep
+from .sqlite_index import SQLiteIndex
 from .state import StoreState
 from .tus_routes import tus_routes
 from .whole_file import store_upload
@@ -39,7 +40,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app(config: Config | None = None) -> Starlette:
     config = config or config_module.load()
-    state = StoreState.open(config)
+    # The embedded index, which keeps the upload leases too.
+    index = SQLiteIndex(config.data_dir / "index.sqlite3")
+    state = StoreState.open(config, index, locks=index)
     routes = [
         Route("/api/store", store_upload, methods=["POST"]),
         Route("/api/store/{location}", store_upload, methods=["POST"]),

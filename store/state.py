@@ -12,7 +12,6 @@ from .backends import Backend, open_backend
 from .config import Config
 from .index import Index
 from .locks import Locks
-from .sqlite_index import SQLiteIndex
 
 
 @dataclass
@@ -34,11 +33,10 @@ class StoreState:
     running: Running = field(default_factory=Running)
 
     @classmethod
-    def open(cls, config: Config) -> StoreState:
+    def open(cls, config: Config, index: Index, locks: Locks) -> StoreState:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         backends = {name: open_backend(loc, config.data_dir) for name, loc in config.locations.items()}
-        index = SQLiteIndex(config.data_dir / "index.sqlite3")
-        return cls(config, index, index, backends)
+        return cls(config, index, locks, backends)
 
 
 def store_state(request: Request) -> StoreState:
