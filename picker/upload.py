@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import wire
 from .engine import DEFAULT_CHUNK_SIZE, RetryPolicy
 from .fperror import BAD_PARAMETERS, FPError
 from .options import PickCall, _integer
@@ -22,15 +23,15 @@ def upload_metadata(api_key: str, call: PickCall) -> dict[str, str | None]:
     policy, and the store options. Unset values are left out."""
     store, picker = call.store, call.picker
     metadata = {
-        "apikey": api_key,
-        "policy": picker.policy,
-        "signature": picker.signature,
-        "location": store.location,
-        "path": store.path,
-        "container": store.container,
-        "region": store.region,
-        "access": store.access,
-        "multiple": "true" if picker.multiple else None,
+        wire.APIKEY: api_key,
+        wire.POLICY: picker.policy,
+        wire.SIGNATURE: picker.signature,
+        wire.LOCATION: store.location,
+        wire.PATH: store.path,
+        wire.CONTAINER: store.container,
+        wire.REGION: store.region,
+        wire.ACCESS: store.access,
+        wire.MULTIPLE: wire.flag(picker.multiple),
     }
     return {name: value for name, value in metadata.items() if value is not None}
 

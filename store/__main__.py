@@ -6,7 +6,6 @@ import argparse
 import json
 import math
 import os
-import sys
 import time
 
 from . import config as config_module
@@ -97,4 +96,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -17,9 +17,10 @@ from .config import Config
 from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
 from .resumable import sweep
+from .sqlite_index import SQLiteIndex
 from .state import StoreState
-from .tus import tus_routes
-from .uploads import store_upload
+from .tus_routes import tus_routes
+from .whole_file import store_upload
 
 # What a page on another origin may read of the answers (tus's headers above all)...
 EXPOSE_HEADERS = [
@@ -34,12 +35,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # Uploads that expired while no store process ran go before the first request comes.
     await sweep(app.state.store, time.time())
     yield
-    app.state.store.index.close()
+    await app.state.store.index.close()
 
 
 def create_app(config: Config | None = None) -> Starlette:
     config = config or config_module.load()
-    state = StoreState.open(config)
+    # The embedded index, which keeps the upload leases too.
+    index = SQLiteIndex(config.data_dir / "index.sqlite3")
+    state = StoreState.open(config, index, locks=index)
     routes = [
         Route("/api/store", store_upload, methods=["POST"]),
         Route("/api/store/{location}", store_upload, methods=["POST"]),

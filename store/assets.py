@@ -10,12 +10,14 @@ import zipfile
 from pathlib import Path
 from urllib.parse import urljoin
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from .blob import base_url
 from .state import store_state
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +45,7 @@ async def pyscript_config(request: Request) -> Response:
     config's URL but the interpreter against the embedding page, which is on another origin."""
     text = (ROOT / "pyscript.toml").read_text()
     relative = tomllib.loads(text)["interpreter"]
-    absolute = urljoin(f"{store_state(request).base_url(request)}/pyscript.toml", relative)
+    absolute = urljoin(f"{base_url(store_state(request), request)}/pyscript.toml", relative)
     text = text.replace(f'interpreter = "{relative}"', f'interpreter = "{absolute}"', 1)
     return PlainTextResponse(text, media_type="application/toml", headers={"Cache-Control": "no-cache"})
 
@@ -61,7 +63,8 @@ def picker_archive() -> bytes:
 
 
 async def picker_zip(request: Request) -> Response:
-    body = picker_archive()
+    # Every module read from disk and compressed: not on the event loop, which a slow disk would stall.
+    body = await anyio.to_thread.run_sync(picker_archive)
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"Cache-Control": "no-cache", "ETag": etag}
     if request.headers.get("if-none-match") == etag:

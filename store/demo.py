@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     # uvicorn raises the signal that stopped it again once it has: a SIGTERM must then unwind through
     # the `finally` that stops moto rather than end the process where it stands.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    os.environ["PICKSTORE__locations__s3__endpoint_url"] = f"http://127.0.0.1:{port}"
+    os.environ["PICKSTORE__LOCATIONS__S3__ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
     with moto_server(port) as trouble:
         if trouble:
             print(f"pickstore demo: no S3 stand-in, uploads to location 's3' will fail: {trouble}", flush=True)

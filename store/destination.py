@@ -1,43 +1,25 @@
-"""Where a new file goes and whether its sender may put it there: the store options, checked before
-any byte is accepted, and the FileRecord made once the file is whole; one for every upload route."""
+"""Where a new file goes and whether its sender may put it there: a StoreRequest checked before any
+byte is accepted, and the FileRecord made once the file is whole; one for every upload route."""
 
 from __future__ import annotations
 
 import re
 import time
 from dataclasses import dataclass
-from typing import Any
 
-from .backends import check_options, storage_options
+from .backends import check_options
 from .config import Config
 from .errors import bad_request
-from .index import FileRecord
 from .keys import new_handle, safe_filename, storage_key
 from .policy import Policy
 from .policy import check as check_policy
+from .records import FileRecord
+from .store_request import StoreRequest
 
 DEFAULT_MIMETYPE = "application/octet-stream"
 # type/subtype with optional parameters, visible ASCII only: it is sent back as a header value.
 _MIMETYPE = re.compile(r"[\x21-\x7e]+/[\x21-\x7e]+(?:[ \t]*;[\x20-\x7e]*)?")
 _REGION = re.compile(r"[a-z0-9-]{1,32}")
-
-
-@dataclass(frozen=True)
-class StoreOptions:
-    """What a client asks of a new file, as it sent it (a query string, tus Upload-Metadata)."""
-
-    api_key: str | None = None
-    location: str | None = None
-    container: str | None = None
-    filename: str | None = None
-    path: str | None = None
-    mimetype: str | None = None
-    multiple: bool = False
-    policy: str | None = None
-    signature: str | None = None
-    region: str | None = None
-    access: str | None = None
-    origin: str | None = None  # the page's Origin header, when a browser sent the request
 
 
 @dataclass(frozen=True)
@@ -54,10 +36,6 @@ class Destination:
     writeable: bool  # the Blob's isWriteable: the sender's policy allows `write`
     public: bool = False  # access 'public': readable straight from the storage, where it can be
     region: str | None = None  # storeRegion: the region of an S3 container
-
-    @property
-    def storage_options(self) -> dict[str, Any]:
-        return storage_options(self.public, self.region)
 
     def record(self, size: int, sha256: str) -> FileRecord:
         return FileRecord(
@@ -103,7 +81,7 @@ def checked_region(region: str | None) -> str | None:
 
 
 def destination(
-    config: Config, options: StoreOptions, *, size: int | None, now: float
+    config: Config, options: StoreRequest, *, size: int | None, now: float
 ) -> tuple[Destination, Policy | None]:
     """The destination the options name, and the sender's policy (checked for `store` with `size`
     when known); StoreError 400/403 naming the first option that is refused."""

@@ -3,7 +3,6 @@ removal and overwrite; and files stored with access 'public' on local disk, at t
 
 from __future__ import annotations
 
-import hashlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -13,12 +12,15 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from .backends import storage_options
+from .blob import blob, public_url
 from .destination import checked_mimetype
 from .errors import StoreError, forbidden, not_found
-from .index import FileRecord
 from .policy import check as check_policy
 from .policy import decode_policy
+from .records import FileRecord
 from .state import store_state
+from .writing import write_file
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -61,8 +63,8 @@ def _headers(record: FileRecord) -> dict[str, str]:
     }
 
 
-def _record(request: Request) -> FileRecord:
-    record = store_state(request).index.get(request.path_params["handle"])
+async def _record(request: Request) -> FileRecord:
+    record = await store_state(request).index.get_file(request.path_params["handle"])
     if record is None:
         raise not_found(f"no file with handle {request.path_params['handle']!r}")
     return record
@@ -86,7 +88,7 @@ def _authorize(request: Request, record: FileRecord, call: str, needs_policy: bo
 
 
 async def serve_file(request: Request) -> Response:
-    record = _record(request)
+    record = await _record(request)
     _authorize(request, record, "read")
     return await _send(request, record, _headers(record))
 
@@ -95,7 +97,7 @@ async def serve_public_file(request: Request) -> Response:
     """GET/HEAD /public/{location}/{container}/{key}: a file stored with access 'public', to anyone,
     without a policy: the public URL of local locations (store.backends.local)."""
     params = request.path_params
-    record = store_state(request).index.find(params["location"], params["container"], params["key"])
+    record = await store_state(request).index.find_file(params["location"], params["container"], params["key"])
     if record is None or not record.public:
         raise not_found(f"no public file at {request.url.path!r}")
     return await _send(request, record, _headers(record) | {"Cache-Control": "public, no-cache"})
@@ -124,8 +126,7 @@ async def _send(request: Request, record: FileRecord, headers: dict[str, str]) -
     headers["Content-Length"] = str(last - first + 1)
     if request.method == "HEAD" or record.size == 0:
         return Response(status_code=status, headers=headers)
-    chunks = state.backends[record.location].read(record.container, record.key, first, last,
-                                                  **record.storage_options)
+    chunks = state.backends[record.location].read(record.container, record.key, first, last, **storage_options(record))
     # The first chunk comes before the answer starts, so that storage that fails (an object gone, an
     # endpoint down) is answered with its error rather than with a body that breaks off.
     head = await anext(chunks, b"")
@@ -139,7 +140,7 @@ async def _after(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes
 
 
 async def file_metadata(request: Request) -> JSONResponse:
-    record = _record(request)
+    record = await _record(request)
     _authorize(request, record, "stat")
     app = store_state(request).config.apps.get(record.app_key)
     policy_text = request.query_params.get("policy")
@@ -155,16 +156,16 @@ async def file_metadata(request: Request) -> JSONResponse:
         "container": record.container,
         "location": record.location,
         "access": record.access,
-        "publicUrl": store_state(request).public_url(record, request),
+        "publicUrl": public_url(store_state(request), record, request),
     })
 
 
 async def remove_file(request: Request) -> JSONResponse:
     state = store_state(request)
-    record = _record(request)
+    record = await _record(request)
     _authorize(request, record, "remove", needs_policy=True)
-    await state.backends[record.location].delete(record.container, record.key, **record.storage_options)
-    state.index.delete(record.handle)
+    await state.backends[record.location].delete(record.container, record.key, **storage_options(record))
+    await state.index.delete_file(record.handle)
     return JSONResponse({"handle": record.handle, "removed": True})
 
 
@@ -172,20 +173,11 @@ async def overwrite_file(request: Request) -> JSONResponse:
     """POST /api/file/{handle}: new bytes for the same handle, key and container, stored as the
     file was (public, in its region)."""
     state = store_state(request)
-    record = _record(request)
+    record = await _record(request)
     _authorize(request, record, "write", needs_policy=True)
-    writer = state.backends[record.location].writer(record.container, record.key, **record.storage_options)
-    digest, size = hashlib.sha256(), 0
-    try:
-        async for chunk in request.stream():
-            digest.update(chunk)
-            size += len(chunk)
-            await writer.write(chunk)
-        await writer.commit()
-    except BaseException:
-        await writer.abort()
-        raise
+    writer = state.backends[record.location].writer(record.container, record.key, **storage_options(record))
+    written = await write_file(writer, request.stream())
     mimetype = checked_mimetype(request.query_params.get("mimetype") or record.mimetype)
-    updated = replace(record, size=size, sha256=digest.hexdigest(), mimetype=mimetype, created=time.time())
-    state.index.add(updated)
-    return JSONResponse(state.blob(updated, request, writeable=True))
+    updated = replace(record, size=written.size, sha256=written.sha256, mimetype=mimetype, created=time.time())
+    await state.index.add_file(updated)
+    return JSONResponse(blob(state, updated, request, writeable=True))

@@ -84,9 +84,9 @@ class Policy:
         for name, value in (("handle", self.handle), ("url", self.url)):
             if value is not None and not isinstance(value, str):
                 raise bad_request(f"policy {name} must be a string, not {value!r}")
-        for name, value in (("maxSize", self.max_size), ("minSize", self.min_size)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise bad_request(f"policy {name} must be a whole number of bytes (0 or more), not {value!r}")
+        for name, size in (("maxSize", self.max_size), ("minSize", self.min_size)):
+            if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+                raise bad_request(f"policy {name} must be a whole number of bytes (0 or more), not {size!r}")
         for name, value in (("path", self.path), ("container", self.container)):
             if value is None:
                 continue

@@ -1,108 +1,28 @@
 """Resumable uploads over the index and a backend's PartialStore: create, receive a body, complete,
-join partial uploads, terminate, expire. No HTTP here: store/tus.py speaks the protocol."""
+join partial uploads, terminate, expire. No HTTP here: store/tus_routes.py speaks the protocol."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-import secrets
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import replace
+from typing import Any
 
-from .backends import PartialStore
+from . import store_request
+from .backends import PartialStore, storage_options
 from .destination import Destination, checked_access, checked_region
 from .errors import StoreError, bad_request
-from .index import FileRecord, SQLiteIndex, UploadRecord
-from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, Checksum, check_room, parse_metadata, store_options
+from .lease import Lease, leased
+from .records import FileRecord, UploadRecord
+from .state import StoreState
+from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, UploadChecksum, check_room, parse_metadata
 
-if TYPE_CHECKING:
-    from .state import StoreState
-
-# A lease is renewed every LEASE_SECONDS / 4 while its request runs (and as its body streams), so it
-# only runs out when its holder died: then the upload waits this long, not longer, for a client's
-# retry, which comes after a few seconds (the picker's first retries: 0.5 s, 1 s, 2 s, 4 s, 8 s).
-# A request refused because another holds the lease asks that one to stop: a client that gave up a
-# request on a connection gone dead (the store still waiting for its body) takes its upload back
-# within LEASE_SECONDS / 4, with what arrived of that body kept.
-LEASE_SECONDS = 10.0
 SWEEP_INTERVAL = 60.0
 
 
 class Interrupted(Exception):
     """The body stopped before its end: the client went away."""
-
-
-@dataclass
-class Running:
-    """What this store process keeps about uploads between requests, all of it rebuildable from the
-    index and the stored bytes: each upload's running sha256 (with the offset it has reached), and
-    when expired uploads were last swept."""
-
-    digests: dict[str, tuple[int, Any]] = field(default_factory=dict)
-    last_sweep: float = float("-inf")
-
-
-class Lease:
-    """The right to change one upload, kept in the index so that every store process respects it.
-    Renewed while a long body streams; if its holder dies it runs out by itself."""
-
-    def __init__(self, index: SQLiteIndex, upload_id: str) -> None:
-        self._index = index
-        self.upload_id = upload_id
-        self._token = secrets.token_hex(8)
-        self._renew_at = 0.0
-        # Called when another request wants the upload: the request body under way, if any, stops.
-        self.on_wanted: Callable[[], None] | None = None
-
-    def take(self) -> None:
-        now = time.time()
-        if not self._index.lease_upload(self.upload_id, self._token, now, now + LEASE_SECONDS):
-            self._index.want_upload(self.upload_id, now)
-            raise StoreError(
-                LOCKED, f"upload {self.upload_id!r} is busy with another request, now asked to stop: retry shortly"
-            )
-        self._renew_at = now + LEASE_SECONDS / 2
-
-    def check_wanted(self) -> None:
-        if self.on_wanted is not None and self._index.is_wanted(self.upload_id, self._token):
-            self.on_wanted()
-
-    def renew(self) -> None:
-        if time.time() >= self._renew_at:
-            self.take()
-
-    def release(self) -> None:
-        self._index.release_upload(self.upload_id, self._token)
-
-
-@contextlib.contextmanager
-def leased(index: SQLiteIndex, upload_id: str) -> Iterator[Lease]:
-    """Hold an upload's lease while the block runs (in a request handler: an event loop runs),
-    renewed in the background so that a slow body or a slow commit keeps it and a dead process
-    loses it soon."""
-    lease = Lease(index, upload_id)
-    lease.take()
-    loop = asyncio.get_running_loop()
-    timer: asyncio.TimerHandle | None = None
-
-    def keep() -> None:
-        nonlocal timer
-        try:
-            lease.take()
-        except StoreError:
-            return  # lost (this process stood still for LEASE_SECONDS): the next renew() says so
-        lease.check_wanted()
-        timer = loop.call_later(LEASE_SECONDS / 4, keep)
-
-    timer = loop.call_later(LEASE_SECONDS / 4, keep)
-    try:
-        yield lease
-    finally:
-        timer.cancel()
-        lease.release()
 
 
 def partials(state: StoreState, location: str) -> PartialStore:
@@ -149,11 +69,11 @@ def new_upload(
 
 async def create(state: StoreState, upload: UploadRecord) -> None:
     store = partials(state, upload.location)
-    state.index.add_upload(upload)
+    await state.index.add_upload(upload)
     try:
         await store.create(upload.id)
     except BaseException:
-        state.index.delete_upload(upload.id)  # storage that refuses it leaves no upload behind
+        await state.index.delete_upload(upload.id)  # storage that refuses it leaves no upload behind
         raise
 
 
@@ -172,7 +92,7 @@ async def _digest(state: StoreState, store: PartialStore, upload: UploadRecord) 
 
 
 async def receive(
-    state: StoreState, upload: UploadRecord, body: AsyncIterable[bytes], checksum: Checksum | None, lease: Lease
+    state: StoreState, upload: UploadRecord, body: AsyncIterable[bytes], checksum: UploadChecksum | None, lease: Lease
 ) -> UploadRecord:
     """Append one request body at the upload's offset and advance the offset. A body that fails its
     Upload-Checksum is discarded (460). An interrupted body keeps what arrived, unless a checksum
@@ -186,7 +106,7 @@ async def receive(
         nonlocal received
         async for chunk in body:
             check_room(upload, received + len(chunk))
-            lease.renew()
+            await lease.renew()
             received += len(chunk)
             if digest is not None:
                 digest.update(chunk)
@@ -211,7 +131,7 @@ async def receive(
             f"the chunk's {checksum.algorithm} does not match its Upload-Checksum: it was not kept; send it again",
         )
     upload = replace(upload, offset=upload.offset + received, expires=time.time() + state.config.upload_expiry)
-    state.index.save_upload(upload)
+    await state.index.save_upload(upload)
     if digest is not None:
         state.running.digests[upload.id] = (upload.offset, digest)
     return upload
@@ -224,16 +144,16 @@ async def complete(state: StoreState, upload: UploadRecord) -> tuple[UploadRecor
     if size != upload.length:
         raise StoreError(500, f"upload {upload.id!r} holds {size} bytes where its Upload-Length is {upload.length}")
     digest = await _digest(state, store, upload)
-    options = store_options(parse_metadata(upload.metadata))
+    options = store_request.from_metadata(parse_metadata(upload.metadata))
     target = Destination(
         upload.app_key, upload.location, upload.container, upload.handle, upload.filename, upload.key,
         upload.mimetype, upload.writeable, checked_access(options.access), checked_region(options.region),
     )
-    await store.commit(upload.id, target.container, target.key, **target.storage_options)
+    await store.commit(upload.id, target.container, target.key, **storage_options(target))
     record = target.record(upload.length, digest.hexdigest())
-    state.index.add(record)
+    await state.index.add_file(record)
     upload = replace(upload, completed=True, expires=time.time() + state.config.upload_expiry)
-    state.index.save_upload(upload)
+    await state.index.save_upload(upload)
     state.running.digests.pop(upload.id, None)
     return upload, record
 
@@ -258,7 +178,7 @@ async def join(
                 chunks = partials(state, part.location).read(part.id, 0, part.length - 1)
                 offset += await store.append(final.id, offset, hashed(chunks))
         final = replace(final, offset=offset)
-        state.index.save_upload(final)
+        await state.index.save_upload(final)
         state.running.digests[final.id] = (offset, digest)
         done = await complete(state, final)
     except BaseException:
@@ -274,7 +194,7 @@ async def terminate(state: StoreState, upload: UploadRecord) -> None:
     that order, so that no bytes outlive the state a sweep would find them by."""
     if not upload.completed or upload.partial:
         await partials(state, upload.location).delete(upload.id)
-    state.index.delete_upload(upload.id)
+    await state.index.delete_upload(upload.id)
     state.running.digests.pop(upload.id, None)
 
 
@@ -282,7 +202,7 @@ async def expire(state: StoreState, upload: UploadRecord) -> None:
     """Remove an upload past its expiry, unless a request holds it or its storage fails now (the
     next sweep will)."""
     try:
-        with leased(state.index, upload.id):
+        async with leased(state.locks, upload.id):
             await terminate(state, upload)
     except StoreError as exc:
         if exc.code != LOCKED and exc.code < 500:
@@ -292,7 +212,7 @@ async def expire(state: StoreState, upload: UploadRecord) -> None:
 async def sweep(state: StoreState, now: float) -> None:
     """Remove every upload past its expiry."""
     state.running.last_sweep = now
-    for upload in state.index.expired_uploads(now):
+    for upload in await state.index.expired_uploads(now):
         await expire(state, upload)
 
 

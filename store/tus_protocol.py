@@ -8,15 +8,14 @@ import binascii
 import hashlib
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
-from .destination import StoreOptions
 from .errors import StoreError, bad_request, forbidden
-from .index import UploadRecord
+from .records import UploadRecord
 
 VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,expiration,checksum,termination,concatenation"
@@ -86,26 +85,10 @@ def parse_metadata(header: str | None) -> dict[str, str]:
     return metadata
 
 
-def store_options(metadata: Mapping[str, str]) -> StoreOptions:
-    """The store options an upload's metadata carries; keys the store does not know are left to the
-    client."""
-    return StoreOptions(
-        api_key=metadata.get("apikey"),
-        location=metadata.get("location"),
-        container=metadata.get("container"),
-        filename=metadata.get("filename"),
-        path=metadata.get("path"),
-        mimetype=metadata.get("filetype"),
-        multiple=metadata.get("multiple") == "true",
-        policy=metadata.get("policy"),
-        signature=metadata.get("signature"),
-        region=metadata.get("region"),
-        access=metadata.get("access"),
-    )
-
-
 @dataclass(frozen=True)
-class Checksum:
+class UploadChecksum:
+    """Upload-Checksum: the digest a chunk must have, and the algorithm that makes it."""
+
     algorithm: str
     digest: bytes
 
@@ -113,7 +96,7 @@ class Checksum:
         return CHECKSUM_ALGORITHMS[self.algorithm]()
 
 
-def parse_checksum(header: str | None) -> Checksum | None:
+def parse_checksum(header: str | None) -> UploadChecksum | None:
     """Upload-Checksum: "<algorithm> <base64 digest>"; an algorithm not supported is 400."""
     if header is None:
         return None
@@ -127,7 +110,7 @@ def parse_checksum(header: str | None) -> Checksum | None:
         raise bad_request(f"Upload-Checksum digest {encoded!r} is not base64") from None
     if len(digest) != CHECKSUM_ALGORITHMS[algorithm]().digest_size:
         raise bad_request(f"Upload-Checksum digest has {len(digest)} bytes; a {algorithm} digest has another length")
-    return Checksum(algorithm, digest)
+    return UploadChecksum(algorithm, digest)
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ def refusal(call) -> StoreError:
     return caught.value
 
 
-async def write_all(backend: AzureBackend, container: str, key: str, data: bytes, **options: object) -> None:
-    writer = backend.writer(container, key, **options)
+async def write_all(backend: AzureBackend, container: str, key: str, data: bytes, public: bool = False) -> None:
+    writer = backend.writer(container, key, public=public)
     await writer.write(data)
     await writer.commit()
 

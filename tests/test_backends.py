@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from botocore.exceptions import ClientError
 
-from store.backends import Backend
+from store.backends import Backend, PartialStore
 from store.backends.azure import AzureBackend
 from store.backends.local import LocalBackend
 from store.backends.s3 import MIN_PART_SIZE, S3Backend
@@ -119,9 +119,10 @@ async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
         yield data[start:start + size]
 
 
-def write(backend: Backend, container: str, key: str, data: bytes, piece: int = 64 * 1024, **options: object) -> None:
+def write(backend: Backend, container: str, key: str, data: bytes, piece: int = 64 * 1024, *, public: bool = False,
+          region: str | None = None) -> None:
     async def run() -> None:
-        writer = backend.writer(container, key, **options)
+        writer = backend.writer(container, key, public=public, region=region)
         async for chunk in pieces(data, piece):
             await writer.write(chunk)
         await writer.commit()
@@ -216,32 +217,38 @@ def test_delete_removes_the_file_and_a_second_delete_is_no_error(subject):
 # --- resumable uploads through the PartialStore, as store/resumable.py drives it --------------------
 
 
+def partials(backend: Backend) -> PartialStore:
+    store = backend.partials
+    assert store is not None  # every backend here keeps resumable uploads
+    return store
+
+
 def new_upload(subject: Subject) -> str:
     upload = uuid.uuid4().hex
-    run_async(subject.backend.partials.create, upload)
+    run_async(partials(subject.backend).create, upload)
     return upload
 
 
 def append(backend: Backend, upload: str, offset: int, data: bytes, piece: int = 64 * 1024) -> int:
-    return run_async(backend.partials.append, upload, offset, pieces(data, piece))
+    return run_async(partials(backend).append, upload, offset, pieces(data, piece))
 
 
 def size(backend: Backend, upload: str) -> int:
-    return run_async(backend.partials.size, upload)
+    return run_async(partials(backend).size, upload)
 
 
 def partial_bytes(backend: Backend, upload: str, start: int = 0, end: int | None = None) -> bytes:
     async def run() -> bytes:
-        last = await backend.partials.size(upload) - 1 if end is None else end
+        last = await partials(backend).size(upload) - 1 if end is None else end
         if last < start:
             return b""
-        return b"".join([chunk async for chunk in backend.partials.read(upload, start, last)])
+        return b"".join([chunk async for chunk in partials(backend).read(upload, start, last)])
 
     return run_async(run)
 
 
 def commit(backend: Backend, upload: str, container: str, key: str) -> None:
-    run_async(backend.partials.commit, upload, container, key)
+    run_async(partials(backend).commit, upload, container, key)
 
 
 def test_chunks_that_cross_part_boundaries_grow_an_upload_committed_whole(subject):
@@ -274,7 +281,7 @@ def test_truncate_drops_a_refused_chunk_from_the_tail(subject):
     upload, container = new_upload(subject), subject.containers[0]
     append(subject.backend, upload, 0, data[:2 * MIB])
     append(subject.backend, upload, 2 * MIB, os.urandom(MIB // 2))  # its checksum did not match
-    run_async(subject.backend.partials.truncate, upload, 2 * MIB)
+    run_async(partials(subject.backend).truncate, upload, 2 * MIB)
     assert size(subject.backend, upload) == 2 * MIB
     append(subject.backend, upload, 2 * MIB, data[2 * MIB:])
     commit(subject.backend, upload, container, "refused-then-resent.bin")
@@ -286,7 +293,7 @@ def test_truncate_back_across_a_part_already_flushed(subject):
     upload, container = new_upload(subject), subject.containers[0]
     append(subject.backend, upload, 0, data[:PART - MIB])
     append(subject.backend, upload, PART - MIB, os.urandom(3 * MIB))  # a part filled, then refused
-    run_async(subject.backend.partials.truncate, upload, PART - MIB)
+    run_async(partials(subject.backend).truncate, upload, PART - MIB)
     assert partial_bytes(subject.backend, upload) == data[:PART - MIB]
     append(subject.backend, upload, PART - MIB, data[PART - MIB:])
     commit(subject.backend, upload, container, "cut-back.bin")
@@ -312,7 +319,7 @@ def test_append_keeps_what_a_failing_body_yielded_before_it_failed(subject):
         raise ConnectionError("the client went away")
 
     with pytest.raises(ConnectionError):
-        run_async(subject.backend.partials.append, upload, 0, failing())
+        run_async(partials(subject.backend).append, upload, 0, failing())
     assert size(subject.backend, upload) == len(data)
     assert sha256(partial_bytes(subject.backend, upload)) == sha256(data)
 
@@ -339,6 +346,6 @@ def test_an_empty_upload_commits_an_empty_file(subject):
 def test_delete_removes_an_upload_and_a_second_delete_is_no_error(subject):
     upload = new_upload(subject)
     append(subject.backend, upload, 0, os.urandom(PART + 10))
-    run_async(subject.backend.partials.delete, upload)
+    run_async(partials(subject.backend).delete, upload)
     assert subject.leftovers() == []
-    run_async(subject.backend.partials.delete, upload)
+    run_async(partials(subject.backend).delete, upload)

@@ -100,6 +100,7 @@ def test_tuspy_uploads_10_mib_in_3_mib_chunks_to_azure(store, client, azurite, t
         metadata={"apikey": "demo", "location": "azure", "filename": "tus.bin", "filetype": "application/x-test"},
     )
     uploader.upload()
+    assert uploader.request is not None and uploader.url is not None  # the last request stored the file
     blob = json.loads(uploader.request.response_content)
     assert blob["size"] == len(data) and blob["sha256"] == sha256(data) and blob["mimetype"] == "application/x-test"
     assert sha256(in_azure(azurite, blob)) == sha256(data)
@@ -118,10 +119,12 @@ def test_a_second_store_process_continues_a_tus_upload_into_azure(azurite, tmp_p
             str(path), chunk_size=MIB, metadata={"apikey": "demo", "location": "azure", "filename": "shared.bin"}
         )
         started.upload(stop_at=MIB)
+        assert started.url is not None
         url = f"{second.url}{urlsplit(started.url).path}"
         resumed = TusClient(f"{second.url}/api/upload").uploader(str(path), url=url, chunk_size=MIB)
         assert resumed.offset == MIB
         resumed.upload()
+        assert resumed.request is not None
         blob = json.loads(resumed.request.response_content)
         assert blob["sha256"] == sha256(data)  # the second process read the first MiB back from Azure
         assert httpx.get(blob["url"]).content == data

@@ -26,7 +26,8 @@ def client(store):
 
 @pytest.fixture
 def blob(client) -> dict:
-    response = client.post("/api/store", params={"key": "demo", "filename": "report card.pdf", "mimetype": "application/pdf"}, content=b"%PDF-1.4 first")
+    params = {"key": "demo", "filename": "report card.pdf", "mimetype": "application/pdf"}
+    response = client.post("/api/store", params=params, content=b"%PDF-1.4 first")
     assert response.status_code == 200, response.text
     return response.json()
 

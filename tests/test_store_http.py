@@ -454,7 +454,7 @@ def test_multiple_ranges_are_answered_with_the_whole_file(client, ranged):
 
 
 def test_if_none_match_with_etag_is_304_without_body(client, ranged):
-    body, blob = ranged
+    _, blob = ranged
     etag = client.get(blob["url"]).headers["etag"]
     response = client.get(blob["url"], headers={"If-None-Match": etag})
     assert response.status_code == 304
@@ -485,7 +485,7 @@ def test_unknown_handle_head_is_404(client):
 
 
 def test_cors_request_from_other_origin_is_allowed(client, ranged):
-    body, blob = ranged
+    _, blob = ranged
     response = client.get(blob["url"], headers={"Origin": ORIGIN})
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] in ("*", ORIGIN)

@@ -15,11 +15,14 @@ import pytest
 
 from store.backends import open_backend
 from store.backends.azure import AzureBackend
+from store.backends.local import LocalBackend
 from store.backends.s3 import S3Backend
 from store.config import Location
-from store.index import FileRecord, SQLiteIndex
 from store.policy import make_policy, signed
+from store.records import FileRecord
+from store.sqlite_index import SQLiteIndex
 
+from .inthread import run_async
 from .servers import TEST_CONFIG, Store, free_port, run_store
 from .test_store_locations_browser import PUBLIC_LOCAL
 
@@ -189,16 +192,20 @@ def test_an_index_made_before_access_and_region_were_kept_gains_them(tmp_path):
                    "size INTEGER NOT NULL, location TEXT NOT NULL, container TEXT NOT NULL, key TEXT NOT NULL,"
                    "sha256 TEXT NOT NULL, app_key TEXT NOT NULL, created REAL NOT NULL)")
         db.execute("INSERT INTO files VALUES ('old', 'a.txt', 'text/plain', 1, 'local', 'files', 'a.txt', 'x', 'demo', 0)")
+    run_async(_old_and_new_files_are_read_back, path)
+
+
+async def _old_and_new_files_are_read_back(path: Path) -> None:
     index = SQLiteIndex(path)
     try:
-        old = index.get("old")
+        old = await index.get_file("old")
         assert old is not None and (old.public, old.region, old.access) == (False, None, "private")
         new = FileRecord("new", "b.txt", "text/plain", 1, "s3", "bucket", "b.txt", "y", "demo", 1.0, True, "eu-west-1")
-        index.add(new)
-        assert index.get("new") == new
-        assert index.find("s3", "bucket", "b.txt") == new
+        await index.add_file(new)
+        assert await index.get_file("new") == new
+        assert await index.find_file("s3", "bucket", "b.txt") == new
     finally:
-        index.close()
+        await index.close()
 
 
 # --- settings and public URLs ---------------------------------------------------------------------------
@@ -224,10 +231,12 @@ def test_a_local_location_with_wrong_public_settings_is_refused_at_start(tmp_pat
 
 def test_a_local_location_says_where_its_public_files_are_read(tmp_path):
     own = open_backend(local_location(public=True), tmp_path)
+    assert isinstance(own, LocalBackend)
     assert own.public_root == (tmp_path / "pics-public").resolve()
     assert own.public_url("files", "a b/c.png") == "/public/pics/files/a%20b/c.png"
     served = open_backend(local_location(public=True, public_root="open", public_url_prefix="https://static.example.com/p/"),
                           tmp_path)
+    assert isinstance(served, LocalBackend)
     assert served.public_root == (tmp_path / "open").resolve()
     assert served.public_url("files", "c.png") == "https://static.example.com/p/files/c.png"
 

@@ -116,6 +116,7 @@ def test_tuspy_uploads_12_mib_in_3_mib_chunks_to_the_bucket_store_container_name
         metadata={"apikey": "demo", "filename": "tus.bin", "location": "S3", "container": buckets[1]},
     )
     uploader.upload()
+    assert uploader.request is not None  # the last request, which stored the file
     blob = json.loads(uploader.request.response_content)
     assert blob["container"] == buckets[1] and blob["sha256"] == sha256(data)
     assert sha256(in_s3(moto, buckets[1], blob["key"])) == sha256(data)

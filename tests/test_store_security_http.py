@@ -23,27 +23,27 @@ SECURE_SECRET = "secure-secret-for-tests"
 OPEN_SECRET = "open-secret-for-tests"
 
 # TEST_CONFIG's format, with one app that requires security and one that does not.
-SECURE_CONFIG = """
+SECURE_CONFIG = f"""
 [store]
-data_dir = "{data_dir}"
+data_dir = "{{data_dir}}"
 default_location = "local"
 
 [apps.secure]
 key = "secure"
-secret = "%s"
+secret = "{SECURE_SECRET}"
 allowed_origins = ["*"]
 require_security = true
 
 [apps.open]
 key = "open"
-secret = "%s"
+secret = "{OPEN_SECRET}"
 allowed_origins = ["*"]
 
 [locations.local]
 backend = "local"
 root = "files"
 containers = ["files", "other-files"]
-""" % (SECURE_SECRET, OPEN_SECRET)
+"""
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,13 @@ import base64
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,11 +41,26 @@ def metadata(**values: str) -> str:
     return ",".join(f"{key} {base64.b64encode(value.encode()).decode()}" for key, value in values.items())
 
 
+class Meta(TypedDict, total=False):
+    """Upload-Metadata the tests send (None: left out)."""
+
+    apikey: str | None
+    filename: str
+    filetype: str
+    location: str
+    container: str
+    path: str
+    multiple: str
+    policy: str
+    signature: str
+
+
 def create(
-    client: httpx.Client, length: int | None, body: bytes | None = None, headers: dict | None = None, **meta: str
+    client: httpx.Client, length: int | None, *, body: bytes | Iterator[bytes] | None = None,
+    headers: dict[str, str] | None = None, **meta: Unpack[Meta],
 ) -> httpx.Response:
-    meta = {"apikey": "demo", "filename": "f.bin", **meta}
-    sent = {**TUS, "Upload-Metadata": metadata(**{k: v for k, v in meta.items() if v is not None})}
+    values = {"apikey": "demo", "filename": "f.bin", **meta}
+    sent = {**TUS, "Upload-Metadata": metadata(**{k: str(v) for k, v in values.items() if v is not None})}
     if length is not None:
         sent["Upload-Length"] = str(length)
     if body is not None:
@@ -50,7 +68,7 @@ def create(
     return client.post("/api/upload", headers={**sent, **(headers or {})}, content=body)
 
 
-def created(client: httpx.Client, length: int, **meta: str) -> str:
+def created(client: httpx.Client, length: int, **meta: Unpack[Meta]) -> str:
     response = create(client, length, **meta)
     assert response.status_code == 201, response.text
     return response.headers["location"]
@@ -61,12 +79,12 @@ def patch(client: httpx.Client, url: str, offset: int, body: bytes, **headers: s
     return client.patch(url, headers=sent, content=body)
 
 
-def upload_whole(client: httpx.Client, data: bytes, chunk: int = MIB, **meta: str) -> tuple[str, dict]:
-    """Create, PATCH chunk by chunk; the upload URL and the Blob of the last PATCH."""
+def upload_whole(client: httpx.Client, data: bytes, **meta: Unpack[Meta]) -> tuple[str, dict]:
+    """Create, PATCH a MiB at a time; the upload URL and the Blob of the last PATCH."""
     url = created(client, len(data), **meta)
     response = None
-    for start in range(0, len(data), chunk):
-        response = patch(client, url, start, data[start:start + chunk])
+    for start in range(0, len(data), MIB):
+        response = patch(client, url, start, data[start:start + MIB])
         assert response.status_code in (200, 204), response.text
     assert response is not None and response.status_code == 200
     return url, response.json()
@@ -78,14 +96,26 @@ def head(client: httpx.Client, url: str) -> httpx.Response:
 
 def busy(client: httpx.Client, url: str) -> bool:
     """Whether a request holds the upload: a PATCH too big to be taken is refused with 423 while
-    one does, and otherwise with 409 or 413, harmlessly."""
+    one does, and otherwise with 409 or 413 (having held the lease for a moment itself)."""
     length = int(head(client, url).headers["upload-length"])
     return patch(client, url, 0, b"x" * (length + 1)).status_code == 423
 
 
+def lease_held(store, url: str) -> bool:
+    """Whether a request holds the upload's lease, as the index says: unlike busy(), without taking
+    the lease, so that a request under way is never refused for the probe."""
+    with sqlite3.connect(store.data_dir / "index.sqlite3") as db:
+        row = db.execute("SELECT lock_until FROM uploads WHERE id = ?", (upload_id(url),)).fetchone()
+    return row is not None and row[0] is not None and row[0] > time.time()
+
+
+def upload_id(url: str) -> str:
+    return urlsplit(url).path.rsplit("/", 1)[1]
+
+
 def partial_data(store, url: str) -> Path:
     """Where the local backend keeps an unfinished upload's bytes."""
-    return store.data_dir / "files" / ".incoming" / "uploads" / urlsplit(url).path.rsplit("/", 1)[1]
+    return store.data_dir / "files" / ".incoming" / "uploads" / upload_id(url)
 
 
 def uploads_in_progress(store) -> set[Path]:
@@ -287,7 +317,7 @@ def test_creation_above_max_size_is_413(client):
 
 def test_refusals_at_creation_say_what_post_api_store_says(client):
     """Same checks, same codes, same messages as POST /api/store, before any byte is accepted."""
-    cases = [  # (tus metadata, /api/store URL, its query)
+    cases: list[tuple[Meta, str, dict[str, str]]] = [  # (tus metadata, /api/store URL, its query)
         ({"apikey": None}, "/api/store", {}),
         ({"apikey": "not-a-key"}, "/api/store", {"key": "not-a-key"}),
         ({"location": "S3"}, "/api/store/S3", {"key": "demo"}),
@@ -307,7 +337,8 @@ def test_refusals_at_creation_say_what_post_api_store_says(client):
 def test_refused_creation_stores_and_keeps_nothing(store, client):
     before_files = set(store.stored_files())
     before_uploads = uploads_in_progress(store)
-    for meta in ({"apikey": "nope"}, {"container": "nope"}, {"path": "a/../../b"}):
+    refused: tuple[Meta, ...] = ({"apikey": "nope"}, {"container": "nope"}, {"path": "a/../../b"})
+    for meta in refused:
         assert create(client, 3, body=b"abc", **meta).status_code in (400, 403)
     assert set(store.stored_files()) == before_files
     assert uploads_in_progress(store) == before_uploads
@@ -460,7 +491,7 @@ def test_interrupted_patch_leaves_an_offset_to_resume_from(store, client):
     assert blob["sha256"] == sha256(data)
 
 
-def test_a_second_patch_while_one_is_streaming_is_423(client):
+def test_a_second_patch_while_one_is_streaming_is_423(store, client):
     url = created(client, 200_000)
     go_on = threading.Event()
     outcome: dict = {}
@@ -478,7 +509,7 @@ def test_a_second_patch_while_one_is_streaming_is_423(client):
     thread.start()
     try:
         deadline = time.monotonic() + 10
-        while not busy(client, url) and time.monotonic() < deadline:
+        while not lease_held(store, url) and time.monotonic() < deadline:
             time.sleep(0.05)
         second = patch(client, url, 0, b"c" * 10)
         assert second.status_code == 423
@@ -552,7 +583,7 @@ def test_delete_after_completion_keeps_the_stored_file(client):
 # --- concatenation ----------------------------------------------------------------------------------
 
 
-def partial(client: httpx.Client, data: bytes, **meta: str) -> str:
+def partial(client: httpx.Client, data: bytes, **meta: Unpack[Meta]) -> str:
     response = create(client, len(data), headers={"Upload-Concat": "partial"}, **meta)
     assert response.status_code == 201, response.text
     url = response.headers["location"]
@@ -561,7 +592,7 @@ def partial(client: httpx.Client, data: bytes, **meta: str) -> str:
     return url
 
 
-def final(client: httpx.Client, urls: list[str], **meta: str) -> httpx.Response:
+def final(client: httpx.Client, urls: list[str], **meta: Unpack[Meta]) -> httpx.Response:
     return create(client, None, headers={"Upload-Concat": "final;" + " ".join(urls)}, **meta)
 
 
@@ -641,9 +672,15 @@ def test_partial_upload_needs_an_api_key(client):
 # --- policies ---------------------------------------------------------------------------------------
 
 
-def policy(secret: str = "demo-secret", **rules) -> dict[str, str]:
+class Signed(TypedDict):
+    policy: str
+    signature: str
+
+
+def policy(secret: str = "demo-secret", **rules) -> Signed:
     """Upload-Metadata keys for a policy signed with the test app's secret."""
-    return signed(make_policy(expiry=time.time() + 600, **rules), secret)
+    sent = signed(make_policy(expiry=time.time() + 600, **rules), secret)
+    return {"policy": sent["policy"], "signature": sent["signature"]}
 
 
 @pytest.mark.parametrize("rules, meta", [
@@ -741,6 +778,7 @@ def test_tuspy_uploads_a_multi_mib_file_in_chunks(store, source):
         upload_checksum=True,
     )
     uploader.upload()
+    assert uploader.request is not None  # the last request, which stored the file
     blob = json.loads(uploader.request.response_content)
     assert blob["size"] == len(data)
     assert blob["sha256"] == sha256(data)
@@ -756,12 +794,14 @@ def test_tuspy_resumes_an_upload_with_a_new_client(store, source):
     first.upload(stop_at=2 * MIB)  # stops after two chunks
     assert first.offset == 2 * MIB
     url = first.url
+    assert url is not None
     with httpx.Client() as c:
         assert head(c, url).headers["upload-offset"] == str(2 * MIB)
 
     second = TusClient(f"{store.url}/api/upload").uploader(str(path), url=url, chunk_size=MIB)
     assert second.offset == 2 * MIB  # asked the store
     second.upload()
+    assert second.request is not None
     blob = json.loads(second.request.response_content)
     assert blob["sha256"] == sha256(data)
     with httpx.Client() as c:
@@ -778,12 +818,14 @@ def test_a_restarted_store_continues_the_upload_a_previous_process_began(tmp_pat
             str(path), chunk_size=MIB, metadata={"apikey": "demo", "filename": "restart.bin"}
         )
         uploader.upload(stop_at=3 * MIB)
+        assert uploader.url is not None
         upload_path = urlsplit(uploader.url).path
     with run_store(tmp_path) as second:  # the same config and data dir
         url = f"{second.url}{upload_path}"
         resumed = TusClient(f"{second.url}/api/upload").uploader(str(path), url=url, chunk_size=MIB)
         assert resumed.offset == 3 * MIB
         resumed.upload()
+        assert resumed.request is not None
         blob = json.loads(resumed.request.response_content)
         # The running sha256 died with the first process: the second rebuilt it from the bytes.
         assert blob["sha256"] == sha256(data)

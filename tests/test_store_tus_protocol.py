@@ -10,7 +10,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from store.errors import StoreError
-from store.index import UploadRecord
+from store.records import UploadRecord
 from store.tus_protocol import (
     Concat,
     check_alive,
@@ -31,7 +31,6 @@ from store.tus_protocol import (
     parse_metadata,
     parse_size,
     state_headers,
-    store_options,
 )
 
 UPLOAD = UploadRecord(
@@ -102,17 +101,6 @@ def test_parse_metadata_decodes_base64_values_and_bare_keys():
 @pytest.mark.parametrize("header", ["filename !!!", "filename YQ", "filename YQ==,filename Yg==", "filename /w=="])
 def test_parse_metadata_refuses_bad_base64_non_utf8_and_repeated_keys(header):
     assert "Upload-Metadata" in refused(400, parse_metadata, header).message
-
-
-def test_store_options_come_from_metadata_keys():
-    options = store_options({
-        "apikey": "demo", "filename": "a.png", "filetype": "image/png", "location": "S3", "container": "c",
-        "path": "up/", "multiple": "true", "policy": "p", "signature": "s", "region": "eu", "access": "public",
-        "relativePath": "ignored",
-    })
-    assert (options.api_key, options.filename, options.mimetype) == ("demo", "a.png", "image/png")
-    assert (options.location, options.container, options.path, options.multiple) == ("S3", "c", "up/", True)
-    assert (options.policy, options.signature) == ("p", "s")
 
 
 # --- creation -----------------------------------------------------------------------------------

@@ -86,8 +86,8 @@ def test_tuspy_resumes_by_its_own_fingerprint_storage_with_checksums(store, sour
     tuspy remember it (store_url, url_storage), and check each chunk (upload_checksum)."""
     data = source.read_bytes()
     urls = tmp_path / "tus-urls.json"
-    options = dict(chunk_size=MIB, upload_checksum=True, store_url=True,
-                   metadata={"apikey": "demo", "filename": "remembered.bin", "filetype": "application/x-test"})
+    options = {"chunk_size": MIB, "upload_checksum": True, "store_url": True,
+               "metadata": {"apikey": "demo", "filename": "remembered.bin", "filetype": "application/x-test"}}
     first = TusClient(f"{store.url}/api/upload").uploader(str(source), url_storage=FileStorage(str(urls)), **options)
     first.upload(stop_at=2 * MIB)
     assert first.offset == 2 * MIB
@@ -95,6 +95,7 @@ def test_tuspy_resumes_by_its_own_fingerprint_storage_with_checksums(store, sour
     second = TusClient(f"{store.url}/api/upload").uploader(str(source), url_storage=FileStorage(str(urls)), **options)
     assert second.url == first.url and second.offset == 2 * MIB  # found by fingerprint, offset asked of the store
     second.upload()
+    assert second.request is not None  # the last request, which stored the file
     blob = json.loads(second.request.response_content)
     assert blob["sha256"] == sha256(data)
     assert (blob["filename"], blob["mimetype"]) == ("remembered.bin", "application/x-test")

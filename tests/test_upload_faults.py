@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from store.resumable import LEASE_SECONDS
+from store.lease import LEASE_SECONDS
 
 from .browser import DIALOG, assert_progress_honest, choose_files, downloaded, open_host, outcome, progress_events, sha256, start_pick
 from .faults import run_proxy, store_process
@@ -240,7 +240,8 @@ def held(store, url: str) -> bool:
     return bool(rows) and rows[0][0] is not None and rows[0][0] > time.time()
 
 
-def slow_patch(url: str, offset: int, first: bytes, rest: bytes, go_on: threading.Event, outcome: dict) -> threading.Thread:
+def slow_patch(url: str, offset: int, first: bytes, rest: bytes, go_on: threading.Event,
+               outcome: dict[str, httpx.Response | httpx.HTTPError]) -> threading.Thread:
     """A PATCH that sends `first`, then waits for `go_on` before sending `rest`."""
 
     def body():
@@ -263,7 +264,8 @@ def slow_patch(url: str, offset: int, first: bytes, rest: bytes, go_on: threadin
 def test_a_killed_stores_lease_on_an_upload_runs_out_within_lease_seconds(store):
     with httpx.Client(base_url=store.url, timeout=30) as client:
         url = create_upload(client, 2 * MIB)
-        go_on, outcome = threading.Event(), {}
+        go_on = threading.Event()
+        outcome: dict[str, httpx.Response | httpx.HTTPError] = {}  # the PATCH's response, or its error
         slow_patch(url, 0, b"a" * MIB, b"b" * MIB, go_on, outcome)
         wait_until(None, lambda: held(store, url), what="the PATCH to hold the upload")
         store.kill()  # holding the lease
@@ -284,15 +286,17 @@ def test_a_live_request_keeps_its_lease_however_long_its_body_pauses(store):
     never writes beside a slow one, even after LEASE_SECONDS."""
     with httpx.Client(base_url=store.url, timeout=30) as client:
         url = create_upload(client, 2 * MIB)
-        go_on, outcome = threading.Event(), {}
+        go_on = threading.Event()
+        outcome: dict[str, httpx.Response | httpx.HTTPError] = {}  # the PATCH's response, or its error
         thread = slow_patch(url, 0, b"a" * MIB, b"b" * MIB, go_on, outcome)
         wait_until(None, lambda: held(store, url), what="the PATCH to hold the upload")
         time.sleep(LEASE_SECONDS + 1.5)
         assert held(store, url)
         go_on.set()
         thread.join(30)
-        assert outcome["response"].status_code == 200
-        assert outcome["response"].json()["sha256"] == sha256(b"a" * MIB + b"b" * MIB)
+        response = outcome["response"]
+        assert isinstance(response, httpx.Response) and response.status_code == 200
+        assert response.json()["sha256"] == sha256(b"a" * MIB + b"b" * MIB)
 
 
 def test_a_request_refused_423_asks_the_holder_to_stop_and_its_retry_takes_the_upload_over(store):
@@ -301,7 +305,8 @@ def test_a_request_refused_423_asks_the_holder_to_stop_and_its_retry_takes_the_u
     LEASE_SECONDS / 4 it ends, keeping what arrived, and the next retry goes on from there."""
     with httpx.Client(base_url=store.url, timeout=30) as client:
         url = create_upload(client, 3 * MIB)
-        go_on, outcome = threading.Event(), {}
+        go_on = threading.Event()
+        outcome: dict[str, httpx.Response | httpx.HTTPError] = {}  # the PATCH's response, or its error
         thread = slow_patch(url, 0, b"a" * MIB, b"b" * MIB, go_on, outcome)
         wait_until(None, lambda: held(store, url), what="the PATCH to hold the upload")
         time.sleep(0.5)  # for its first MiB to arrive (the offset moves when its body ends)

@@ -91,22 +91,25 @@ class Backend(Protocol):
 BACKENDS = ("local", "s3", "azure")
 
 
-def storage_options(public: bool, region: str | None) -> dict[str, Any]:
+class Placement(Protocol):
+    """How a file is (or will be) stored: a FileRecord, a Destination."""
+
+    @property
+    def public(self) -> bool: ...
+
+    @property
+    def region(self) -> str | None: ...
+
+
+def storage_options(placement: Placement) -> dict[str, Any]:
     """`public` and `region` as a backend's keyword arguments: only those asked for, so that a
     backend that knows neither is called as before."""
-    options: dict[str, Any] = {"public": True} if public else {}
-    return options | ({"region": region} if region else {})
+    options: dict[str, Any] = {"public": True} if placement.public else {}
+    return options | ({"region": placement.region} if placement.region else {})
 
 
 def prefixed_url(prefix: str, container: str, key: str) -> str:
     return f"{prefix.rstrip('/')}/{quote(container, safe='')}/{quote(key)}"
-
-
-def checked_prefix(where: str, prefix: Any) -> str | None:
-    """A location's `public_url_prefix` setting: None, or an http(s) URL."""
-    if prefix is not None and not (isinstance(prefix, str) and prefix.startswith(("http://", "https://"))):
-        raise ValueError(f"{where}: public_url_prefix must be an http:// or https:// URL, not {prefix!r}")
-    return prefix
 
 
 def _module(location: Location) -> Any:

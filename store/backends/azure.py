@@ -21,7 +21,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,7 +38,8 @@ from azure.storage.blob import BlobClient, BlobSasPermissions, BlobServiceClient
 
 from ..config import Location
 from ..errors import StoreError
-from . import UPLOAD_ID, checked_prefix, prefixed_url
+from . import UPLOAD_ID, prefixed_url
+from .settings import described, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -74,31 +75,20 @@ class AzureSettings:
 
     @classmethod
     def from_location(cls, location: Location) -> AzureSettings:
-        known = [f.name for f in fields(cls)]
-        where = f"location {location.name!r} (backend azure)"
-        unknown = sorted(set(location.settings) - set(known))
-        if unknown:
-            raise ValueError(f"{where}: unknown setting {', '.join(unknown)}; known settings: "
-                             f"{', '.join(sorted([*known, 'containers']))}")
-        settings = cls(**location.settings)
-        for name in known:
-            value = getattr(settings, name)
-            if name == "public":
-                if not isinstance(value, bool):
-                    raise ValueError(f"{where}: public must be true or false")
-            elif value is not None and not isinstance(value, str):
-                raise ValueError(f"{where}: {name} must be a string")
-        checked_prefix(where, settings.public_url_prefix)
+        settings = read_settings(cls, location)
         if not settings.connection_string and not (settings.account_url and settings.account_name
                                                    and settings.account_key):
-            raise ValueError(f"{where}: give connection_string, or account_url with account_name and account_key")
+            raise ValueError(f"{described(location)}: give connection_string, or account_url with account_name "
+                             "and account_key")
         return settings
 
     def client(self) -> BlobServiceClient:
         options: dict[str, Any] = {
             # The SDK's own default waits minutes on an endpoint that is down; a request should fail
             # in seconds (the picker retries a 5xx itself, with its own backoff).
-            "retry_policy": LinearRetry(backoff=1, retry_total=3, random_jitter_range=0.5),
+            # (The SDK's hint says whole seconds of jitter; it draws them with random.uniform, which
+            # takes half of one.)
+            "retry_policy": LinearRetry(backoff=1, retry_total=3, random_jitter_range=0.5),  # type: ignore[arg-type]
             "connection_timeout": 10,
             # Downloads come in pieces of a block, never a whole file in memory.
             "max_single_get_size": BLOCK_SIZE,
@@ -106,6 +96,8 @@ class AzureSettings:
         }
         if self.connection_string:
             return BlobServiceClient.from_connection_string(self.connection_string, **options)
+        # from_location has made sure of all three when there is no connection string.
+        assert self.account_url and self.account_name and self.account_key
         credential = {"account_name": self.account_name, "account_key": self.account_key}
         return BlobServiceClient(self.account_url, credential=credential, **options)
 
@@ -317,10 +309,11 @@ class AzureBackend:
     def readable_url(self, blob: BlobClient) -> str:
         """The blob's URL with the right to read it for a while: Azure copies from it."""
         key = getattr(self.service.credential, "account_key", None)
-        if key is None:
+        account = self.service.account_name
+        if key is None or account is None:
             return blob.url  # a connection string's shared access signature is in the URL already
         expiry = datetime.datetime.now(datetime.UTC) + SAS_LIFETIME
-        sas = generate_blob_sas(self.service.account_name, blob.container_name, blob.blob_name, account_key=key,
+        sas = generate_blob_sas(account, blob.container_name, blob.blob_name, account_key=key,
                                 permission=BlobSasPermissions(read=True), expiry=expiry)
         return f"{blob.url}?{sas}"
 

@@ -10,52 +10,45 @@ true`; private files never leave `root`."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import anyio
 
 from ..config import Location
 from ..errors import StoreError
-from . import UPLOAD_ID, checked_prefix, prefixed_url
+from . import UPLOAD_ID, prefixed_url
+from .settings import MUST_BE, described, read_settings
 
 READ_SIZE = 256 * 1024
+WRITE_SIZE = 1024 * 1024
 PUBLIC_PATH = "/public"  # the store serves public files at /public/<location>/<container>/<key>
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class LocalSettings:
     """A location's local-disk settings, from its table in the store's TOML file."""
 
-    root: str | None = None  # relative to data_dir; the location's name by default
+    root: str | None = field(default=None, metadata={MUST_BE: "a folder name"})  # relative to data_dir; the location's name by default
     # Files may be stored with access 'public': they go to public_root (relative to data_dir;
     # "<root>-public" by default), on the same file system as root.
     public: bool = False
-    public_root: str | None = None
+    public_root: str | None = field(default=None, metadata={MUST_BE: "a folder name"})
     # Where a web server serves public_root, if one does: the store's own /public/<location> else.
     public_url_prefix: str | None = None
 
     @classmethod
     def from_location(cls, location: Location) -> LocalSettings:
-        known = set(cls.__dataclass_fields__)
-        where = f"location {location.name!r} (backend local)"
-        unknown = sorted(set(location.settings) - known)
-        if unknown:
-            raise ValueError(f"{where}: unknown setting {', '.join(unknown)}; known settings: "
-                             f"{', '.join(sorted([*known, 'containers']))}")
-        settings = cls(**location.settings)
-        if not isinstance(settings.public, bool):
-            raise ValueError(f"{where}: public must be true or false")
-        for name in ("root", "public_root"):
-            if not isinstance(getattr(settings, name) or "", str):
-                raise ValueError(f"{where}: {name} must be a folder name")
+        settings = read_settings(cls, location)
         if not settings.public and (settings.public_root or settings.public_url_prefix):
-            raise ValueError(f"{where}: public_root and public_url_prefix need public = true")
-        checked_prefix(where, settings.public_url_prefix)
+            raise ValueError(f"{described(location)}: public_root and public_url_prefix need public = true")
         return settings
 
 
@@ -92,6 +85,33 @@ def _move_into_place(temp: Path, target: Path, stale: Path | None = None) -> Non
             stale.unlink()
 
 
+def _write_at(path: Path, offset: int, chunks: list[bytes], *, new: bool, sync: bool) -> None:
+    if new:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb" if new else "r+b") as f:
+        f.seek(offset)
+        f.writelines(chunks)
+        if sync:
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _truncate(path: Path, size: int) -> None:
+    with path.open("r+b") as f:
+        f.truncate(size)
+
+
+def _create(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.open("xb").close()
+
+
+async def _in_thread(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """The disk can stall (a busy or networked one, an fsync behind much dirty data) and the event
+    loop must not stall with it: every write, fsync, rename and removal runs in a worker thread."""
+    return await anyio.to_thread.run_sync(functools.partial(call, *args, **kwargs))
+
+
 async def _read(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
     async with await anyio.open_file(path, "rb") as f:
         await f.seek(start)
@@ -104,24 +124,47 @@ async def _read(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
             yield chunk
 
 
+class _FileStream:
+    """Bytes written to a file from `offset` on, WRITE_SIZE at a time in a worker thread: one thread
+    hop per WRITE_SIZE rather than one per chunk the server hands over (64 KiB or less)."""
+
+    def __init__(self, path: Path, offset: int = 0, *, new: bool = False) -> None:
+        self.path = path
+        self.offset = offset  # where the next write goes
+        self._new = new  # the file is made, and its folder, by the first write
+        self._chunks: list[bytes] = []
+        self._gathered = 0
+
+    async def write(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._gathered += len(data)
+        if self._gathered >= WRITE_SIZE:
+            await self.flush()
+
+    async def flush(self, sync: bool = False) -> None:
+        chunks, self._chunks, self._gathered = self._chunks, [], 0
+        if chunks or self._new or sync:
+            await _in_thread(_write_at, self.path, self.offset, chunks, new=self._new, sync=sync)
+            self._new = False
+            self.offset += sum(map(len, chunks))
+
+
 class LocalWriter:
     def __init__(self, incoming: Path, target: Path, stale: Path | None = None) -> None:
         self._target = target
         self._stale = stale
         self._temp = incoming / uuid.uuid4().hex
-        incoming.mkdir(parents=True, exist_ok=True)
-        self._file = open(self._temp, "wb")
+        self._stream = _FileStream(self._temp, new=True)
 
     async def write(self, data: bytes) -> None:
-        self._file.write(data)
+        await self._stream.write(data)
 
     async def commit(self) -> None:
-        self._file.close()
-        _move_into_place(self._temp, self._target, self._stale)
+        await self._stream.flush()
+        await _in_thread(_move_into_place, self._temp, self._target, self._stale)
 
     async def abort(self) -> None:
-        self._file.close()
-        self._temp.unlink(missing_ok=True)
+        await _in_thread(self._temp.unlink, missing_ok=True)
 
 
 class LocalPartials:
@@ -138,29 +181,27 @@ class LocalPartials:
         return self._folder / upload_id
 
     async def create(self, upload_id: str) -> None:
-        self._folder.mkdir(parents=True, exist_ok=True)
-        self._path(upload_id).open("xb").close()
+        await _in_thread(_create, self._path(upload_id))
 
     async def append(self, upload_id: str, offset: int, chunks: AsyncIterable[bytes]) -> int:
-        written = 0
-        with self._path(upload_id).open("r+b") as f:
-            f.truncate(offset)
-            f.seek(offset)
+        path = self._path(upload_id)
+        await _in_thread(_truncate, path, offset)
+        stream = _FileStream(path, offset)
+        try:
             async for chunk in chunks:
-                f.write(chunk)
-                written += len(chunk)
-            f.flush()
-            # The offset recorded after this must not run ahead of the bytes on disk, even if
-            # the machine stops: clients resume from it.
-            os.fsync(f.fileno())
-        return written
+                await stream.write(chunk)
+        finally:
+            # Every chunk that came is written, even when the body broke off. And the offset
+            # recorded after this must not run ahead of the bytes on disk, even if the machine
+            # stops: clients resume from it.
+            await stream.flush(sync=True)
+        return stream.offset - offset
 
     async def truncate(self, upload_id: str, size: int) -> None:
-        with self._path(upload_id).open("r+b") as f:
-            f.truncate(size)
+        await _in_thread(_truncate, self._path(upload_id), size)
 
     async def size(self, upload_id: str) -> int:
-        return self._path(upload_id).stat().st_size
+        return (await _in_thread(self._path(upload_id).stat)).st_size
 
     def read(self, upload_id: str, start: int, end: int) -> AsyncIterator[bytes]:
         return _read(self._path(upload_id), start, end)
@@ -168,10 +209,10 @@ class LocalPartials:
     async def commit(self, upload_id: str, container: str, key: str, *, public: bool = False,
                      region: str | None = None) -> None:
         target, stale = self._backend.places(container, key, public)
-        _move_into_place(self._path(upload_id), target, stale)
+        await _in_thread(_move_into_place, self._path(upload_id), target, stale)
 
     async def delete(self, upload_id: str) -> None:
-        self._path(upload_id).unlink(missing_ok=True)
+        await _in_thread(self._path(upload_id).unlink, missing_ok=True)
 
 
 class LocalBackend:
@@ -224,7 +265,7 @@ class LocalBackend:
         return _read(self.path(container, key, public), start, end)
 
     async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
-        self.path(container, key, public).unlink(missing_ok=True)
+        await _in_thread(self.path(container, key, public).unlink, missing_ok=True)
 
     def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
         return prefixed_url(self.public_url_prefix or f"{PUBLIC_PATH}/{quote(self.name, safe='')}", container, key)

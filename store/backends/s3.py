@@ -24,7 +24,8 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, HTT
 
 from ..config import Location
 from ..errors import StoreError
-from . import UPLOAD_ID, checked_prefix, prefixed_url
+from . import UPLOAD_ID, prefixed_url
+from .settings import described, read_settings
 
 log = logging.getLogger(__name__)
 
@@ -60,25 +61,15 @@ class S3Settings:
 
     @classmethod
     def from_location(cls, location: Location) -> S3Settings:
-        settings = dict(location.settings)
-        unknown = sorted(set(settings) - {f for f in cls.__dataclass_fields__})
-        where = f"location {location.name!r} (backend s3)"
-        if unknown:
-            known = ", ".join(sorted([*cls.__dataclass_fields__, "containers"]))
-            raise ValueError(f"{where}: unknown setting {', '.join(unknown)}; known settings: {known}")
-        checked_prefix(where, settings.get("public_url_prefix"))
-        for name in ("endpoint_url", "region", "access_key_id", "secret_access_key"):
-            if not isinstance(settings.get(name, ""), str):
-                raise ValueError(f"{where}: {name} must be a string")
-        if ("access_key_id" in settings) != ("secret_access_key" in settings):
+        settings = read_settings(cls, location)
+        where = described(location)
+        if (settings.access_key_id is None) != (settings.secret_access_key is None):
             raise ValueError(f"{where}: give both access_key_id and secret_access_key, or neither")
-        part_size = settings.get("part_size", DEFAULT_PART_SIZE)
+        part_size = settings.part_size
         whole = isinstance(part_size, int) and not isinstance(part_size, bool)
         if not whole or not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
             raise ValueError(f"{where}: part_size must be a number of bytes from {MIN_PART_SIZE} to {MAX_PART_SIZE}")
-        if not isinstance(settings.get("create_buckets", False), bool):
-            raise ValueError(f"{where}: create_buckets must be true or false")
-        return cls(**settings)
+        return settings
 
 
 class S3Backend:
@@ -471,7 +462,9 @@ class S3Partials:
     def _assemble(self, pieces: list[str], target: dict[str, str], public: bool, region: str | None) -> None:
         """In a worker thread: a multipart upload at the key made of server-side copies of the
         pieces, a few at once, completed only when every piece is in: until then nothing is there."""
-        call = functools.partial(self._backend.call_blocking, region=region, **target)
+        def call(operation: str, **params: Any) -> Any:
+            return self._backend.call_blocking(operation, region, **target, **params)
+
         upload_id = call("create_multipart_upload", **_acl(public))["UploadId"]
 
         def copy(numbered: tuple[int, str]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """tus 1.0 over HTTP at /api/upload: each request's headers go through the protocol's rules
-(tus_protocol), the upload changes through resumable, and the answer is made here.
+(tus_protocol), the upload changes through resumable under its lease, and the answer is made here.
 docs/protocol.md describes it for clients."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
@@ -17,12 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import resumable
-from .destination import StoreOptions, destination
+from . import resumable, store_request
+from .blob import base_url, blob
+from .destination import destination
 from .errors import StoreError, forbidden
-from .index import FileRecord, UploadRecord
+from .lease import Lease, leased
 from .policy import check as check_policy
+from .records import FileRecord, UploadRecord
 from .state import StoreState, store_state
+from .store_request import StoreRequest
 from .tus_protocol import (
     VERSION,
     Concat,
@@ -42,7 +44,6 @@ from .tus_protocol import (
     parse_concat,
     parse_metadata,
     state_headers,
-    store_options,
 )
 
 METHODS = ["OPTIONS", "POST", "HEAD", "PATCH", "DELETE", "GET"]
@@ -64,7 +65,7 @@ class TusResumable:
         await self.app(scope, receive, send_with_version)
 
 
-async def _body(request: Request, lease: resumable.Lease) -> AsyncIterator[bytes]:
+async def _body(request: Request, lease: Lease) -> AsyncIterator[bytes]:
     """The request's body; Interrupted when the client goes away, sends nothing for
     BODY_IDLE_SECONDS (a connection that died without a word would otherwise hold the upload's
     lease, which its request keeps renewing, for ever), or another request wants the upload (its
@@ -105,7 +106,7 @@ async def _body(request: Request, lease: resumable.Lease) -> AsyncIterator[bytes
 
 async def _alive(state: StoreState, upload_id: str) -> UploadRecord:
     """The upload, or 404; an expired one is removed on the way to its 410."""
-    upload = state.index.get_upload(upload_id) if is_upload_id(upload_id) else None
+    upload = await state.index.get_upload(upload_id) if is_upload_id(upload_id) else None
     try:
         return check_alive(upload, upload_id, time.time())
     except StoreError as exc:
@@ -129,15 +130,14 @@ def _answer(
     """201 for a creation, else 204 as tus says; but once the file is stored, with the Blob as JSON
     (and so 200 rather than 204, which can have no body)."""
     if record is not None:
-        blob = state.blob(record, request, upload.writeable)
-        return JSONResponse(blob, status_code=201 if created else 200, headers=headers)
+        return JSONResponse(blob(state, record, request, upload.writeable), status_code=201 if created else 200, headers=headers)
     return Response(status_code=201 if created else 204, headers=headers)
 
 
 # --- /api/upload -------------------------------------------------------------------------------------
 
 
-async def describe(request: Request) -> Response:
+async def tus_options(request: Request) -> Response:
     """OPTIONS: the tus version, extensions and limits this store has."""
     return Response(status_code=204, headers=options_headers(store_state(request).config.max_upload_size))
 
@@ -153,7 +153,7 @@ async def create_upload(request: Request) -> Response:
     concat = parse_concat(headers.get("upload-concat"))
     length = creation_length(headers.get("upload-length"), headers.get("upload-defer-length"), concat)
     metadata = headers.get("upload-metadata", "").strip()
-    options = replace(store_options(parse_metadata(metadata)), origin=request.headers.get("origin"))
+    options = store_request.from_metadata(parse_metadata(metadata), request.headers.get("origin"))
     with_body = is_offset_stream(headers.get("content-type"))
     if concat is not None and not concat.partial:
         if with_body:
@@ -182,7 +182,7 @@ async def create_upload(request: Request) -> Response:
     await resumable.create(state, upload)
     record = None
     try:
-        with resumable.leased(state.index, upload.id) as lease:
+        async with leased(state.locks, upload.id) as lease:
             if with_body:
                 upload = await resumable.receive(state, upload, _body(request, lease), checksum, lease)
             if upload.offset == upload.length and not upload.partial:
@@ -195,33 +195,33 @@ async def create_upload(request: Request) -> Response:
 
 
 async def _create_final(
-    request: Request, state: StoreState, concat: Concat, concat_header: str, metadata: str, options: StoreOptions,
+    request: Request, state: StoreState, concat: Concat, concat_header: str, metadata: str, options: StoreRequest,
     now: float,
 ) -> Response:
     """A final upload: its parts joined at once, so that it is created whole."""
     config = state.config
     app = config.app(options.api_key, options.origin)
-    parts = [check_part(state.index.get_upload(part), part, app.key, now) for part in concat.parts]
+    parts = [check_part(await state.index.get_upload(part), part, app.key, now) for part in concat.parts]
     length = sum(part.length for part in parts)
     check_length(length, config.max_upload_size)
     target, _ = destination(config, options, size=length, now=now)
-    with contextlib.ExitStack() as held:
+    async with contextlib.AsyncExitStack() as held:
         for part_id in dict.fromkeys(concat.parts):
-            held.enter_context(resumable.leased(state.index, part_id))
+            await held.enter_async_context(leased(state.locks, part_id))
         # Again, as they are now that no other request can change them.
-        parts = [check_part(state.index.get_upload(part), part, app.key, now) for part in concat.parts]
+        parts = [check_part(await state.index.get_upload(part), part, app.key, now) for part in concat.parts]
         final = resumable.new_upload(
             new_upload_id(), app_key=app.key, location=target.location, length=length, metadata=metadata,
             concat=concat_header, target=target, now=now, expiry=config.upload_expiry,
         )
         await resumable.create(state, final)
-        with resumable.leased(state.index, final.id):
+        async with leased(state.locks, final.id):
             final, record = await resumable.join(state, final, parts)
     return _answer(state, request, final, record, _created_headers(state, request, final), created=True)
 
 
 def _upload_url(state: StoreState, request: Request, upload: UploadRecord) -> str:
-    return f"{state.base_url(request)}/api/upload/{upload.id}"
+    return f"{base_url(state, request)}/api/upload/{upload.id}"
 
 
 def _blob_location(state: StoreState, request: Request, upload: UploadRecord) -> dict[str, str]:
@@ -253,7 +253,7 @@ async def patch_upload(request: Request) -> Response:
     offset = check_patch(upload, headers.get("content-type"), headers.get("upload-offset"))
     checksum = parse_checksum(headers.get("upload-checksum"))
     record = None
-    with resumable.leased(state.index, upload_id) as lease:
+    async with leased(state.locks, upload_id) as lease:
         upload = await _alive(state, upload_id)  # as the request that held the lease before left it
         check_offset(upload, offset, headers.get("content-length"))
         if not upload.completed:
@@ -261,7 +261,7 @@ async def patch_upload(request: Request) -> Response:
             if upload.offset == upload.length and not upload.partial:
                 upload, record = await resumable.complete(state, upload)
         elif not upload.partial:
-            record = state.index.get(upload.handle)  # a repeated last PATCH gets the Blob again
+            record = await state.index.get_file(upload.handle)  # a repeated last PATCH gets the Blob again
     return _answer(state, request, upload, record, {**_progress_headers(upload), **_blob_location(state, request, upload)})
 
 
@@ -269,7 +269,7 @@ async def delete_upload(request: Request) -> Response:
     """Termination: the upload's bytes and state go; a file it already stored stays."""
     state = store_state(request)
     upload = await _alive(state, request.path_params["upload_id"])
-    with resumable.leased(state.index, upload.id):
+    async with leased(state.locks, upload.id):
         await resumable.terminate(state, upload)
     return Response(status_code=204)
 
@@ -285,22 +285,22 @@ async def get_upload(request: Request) -> Response:
     if not upload.completed and upload.offset == upload.length:
         # Every byte came but storing the file failed (its key clashed, the storage refused):
         # try again, so that the client gets its Blob if the cause has passed, else hears why.
-        with resumable.leased(state.index, upload.id):
+        async with leased(state.locks, upload.id):
             upload = await _alive(state, upload.id)
             if not upload.completed:
                 upload, _ = await resumable.complete(state, upload)
     if not upload.completed:
         raise StoreError(409, f"upload {upload.id!r} holds {upload.offset} of its {upload.length} bytes: no file yet")
-    record = state.index.get(upload.handle)
+    record = await state.index.get_file(upload.handle)
     if record is None:
         raise StoreError(404, f"the file upload {upload.id!r} stored has since been replaced or removed")
-    return JSONResponse(state.blob(record, request, upload.writeable), headers={"Cache-Control": "no-store"})
+    return JSONResponse(blob(state, record, request, upload.writeable), headers={"Cache-Control": "no-store"})
 
 
 Handler = Callable[[Request], Awaitable[Response]]
-_ON_CREATION_URL: dict[str, Handler] = {"OPTIONS": describe, "POST": create_upload}
+_ON_CREATION_URL: dict[str, Handler] = {"OPTIONS": tus_options, "POST": create_upload}
 _ON_UPLOAD_URL: dict[str, Handler] = {
-    "OPTIONS": describe,
+    "OPTIONS": tus_options,
     "HEAD": head_upload,
     "PATCH": patch_upload,
     "DELETE": delete_upload,
