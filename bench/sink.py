@@ -17,13 +17,15 @@ ANSWER = (b"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: *\r\nAccess-
 
 
 class Discard(asyncio.Protocol):
+    transport: asyncio.Transport  # from connection_made on, which asyncio calls before any data_received
+
     def __init__(self) -> None:
         self.head = b""  # the request head read so far, while no body is being read
         self.left = 0  # body bytes still to come
-        self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        assert isinstance(transport, asyncio.Transport)  # a TCP server's
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         while data:

@@ -13,15 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness import free_port
+from harness.store_process import PUBLIC_LOCAL, TEST_CONFIG, Store, run_store
 from store.backends import open_backend
 from store.backends.azure import AzureBackend
 from store.backends.s3 import S3Backend
 from store.config import Location
 from store.index import FileRecord, SQLiteIndex
 from store.policy import make_policy, signed
-
-from .servers import TEST_CONFIG, Store, free_port, run_store
-from .test_store_locations_browser import PUBLIC_LOCAL
 
 TUS = {"Tus-Resumable": "1.0.0"}
 # The shared test config, whose local location (root "files") takes public files here, with a local
