@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import cast
 
 ANSWER = (b"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: *\r\n"
           b"Access-Control-Allow-Headers: *\r\nAccess-Control-Max-Age: 600\r\nContent-Length: 0\r\n\r\n")
@@ -24,8 +25,9 @@ class Discard(asyncio.Protocol):
         self.left = 0  # body bytes still to come
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)  # a TCP server's
-        self.transport = transport
+        # A TCP server's transport: asyncio's is a Transport, uvloop's has its methods without
+        # subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         while data:

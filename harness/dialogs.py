@@ -1,7 +1,7 @@
-"""The picker's dialog as the user finds it in each container: over the page, in a popup window, or in
-an iframe of the page; opened on one host page whose picker has booted (HostPage), which the browser
-tests that only need to open dialogs share (booting the runtime is most of a browser test's time:
-the `host_page` fixture)."""
+"""The picker's dialog as the user finds it in each container: over the page ("modal"), in a popup
+window, or in an iframe of the page (OpenDialog), opened on a host page whose picker has booted
+(HostPage). The browser tests that only need to open dialogs take turns on one such page, the
+`host_page` fixture: booting the runtime is most of a browser test's time."""
 
 from __future__ import annotations
 
