@@ -5,18 +5,10 @@ uploads drive it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TypedDict, Unpack
 
 from store.backends import Backend, PartialStore
 
 from .inthread import run_async
-
-
-class StorageOptions(TypedDict, total=False):
-    """What Backend.writer takes besides the container and key; a test passes only those it sets."""
-
-    public: bool
-    region: str | None
 
 
 async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
@@ -24,10 +16,10 @@ async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
         yield data[start:start + size]
 
 
-def write(backend: Backend, container: str, key: str, data: bytes, piece: int = 64 * 1024,
-          **options: Unpack[StorageOptions]) -> None:
+def write(backend: Backend, container: str, key: str, data: bytes, piece: int = 64 * 1024, *, public: bool = False,
+          region: str | None = None) -> None:
     async def run() -> None:
-        writer = backend.writer(container, key, **options)
+        writer = backend.writer(container, key, public=public, region=region)
         async for chunk in pieces(data, piece):
             await writer.write(chunk)
         await writer.commit()
