@@ -2,85 +2,49 @@
 
 Measures, against a real store process, from a host page on another loopback origin:
 
-- bare:    a page with only PyScript + Pyodide from the store, whose Python signals readiness;
-           time = performance.now() (ms since navigation start) when that Python has run.
-- picker:  a page with the filepicker.js script tag calling filepicker.setKey("demo");
-           time = performance.now() when `filepicker:ready` fires.
+- bare:    a page with only PyScript + Pyodide from the store, whose Python signals readiness
+           (harness/pages/boot-bare.html); time = performance.now() (ms since navigation start)
+           when that Python has run.
+- picker:  a page with the filepicker.js script tag calling filepicker.setKey("demo")
+           (harness/pages/boot-picker.html); time = performance.now() when `filepicker:ready` fires.
 - open:    on the picker page once ready, ms from calling filepicker.pickAndStore() to the
            dialog's `.choose` button being in the DOM and visible.
 
 Each run uses a fresh browser context (cold HTTP cache); the same page is then loaded again in that
 context for the warm figures. Results are printed and written to the "## Boot" section of
-docs/benchmarks.md. Run with `make bench` (or `.venv/bin/python -m bench.boot`).
+docs/benchmarks.md. Run with `make bench` (or `.venv/bin/python -m bench.boot`); `--quick` runs
+each kind twice as a smoke test and writes nothing.
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
 import datetime
 import os
 import statistics
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench.doc import DOC, write_section
-from tests.servers import BROWSER, HostPages, run_host_pages, run_store
+from harness import ROOT
+from harness.browser import launch
+from harness.host_pages import run_host_pages
+from harness.store_process import run_store
 
 N = 7
-ROOT = Path(__file__).resolve().parent.parent
+QUICK_N = 2
 TIMEOUT_MS = 120_000
 RATIO_TARGET = 1.15
 OPEN_TARGET_MS = 100.0
 
-# Host pages; {{STORE}} becomes the store's URL. Both are as small as possible, so that the only
-# difference between them is the picker.
-PAGES = {
-    "bare": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>bare</title>
-<script type="module" src="{{STORE}}/vendor/pyscript/core.js"></script></head><body>
-<script type="py" config='{"interpreter": "{{STORE}}/vendor/pyodide/pyodide.mjs"}'>
-import js
-js.window.__ready = js.performance.now()
-</script></body></html>""",
-    "picker": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>picker</title>
-<script src="{{STORE}}/static/filepicker.js"></script></head><body>
-<script>
-document.addEventListener("filepicker:ready", function () { window.__ready = performance.now(); });
-filepicker.setKey("demo");
-</script></body></html>""",
-}
+# The host pages (harness/pages/), by kind; {{STORE}} becomes the store's URL. Both are as small as
+# possible, so that the only difference between them is the picker.
+PAGES = {"bare": "boot-bare.html", "picker": "boot-picker.html"}
 
-# Runs in the page: call pickAndStore and resolve with the ms until `.choose` is visible. A
-# MutationObserver catches the dialog in the same task that adds it; requestAnimationFrame polling
-# is the fallback for changes inside the shadow root, which the observer on body does not see.
-OPEN_JS = """() => new Promise((resolve) => {
-  const t0 = performance.now();
-  let done = false;
-  function check() {
-    if (done) return;
-    const host = document.querySelector("div[data-pickstore]");
-    const button = host && host.shadowRoot && host.shadowRoot.querySelector(".choose");
-    if (button && button.checkVisibility() && button.getBoundingClientRect().width > 0) {
-      done = true;
-      observer.disconnect();
-      resolve(performance.now() - t0);
-    } else {
-      requestAnimationFrame(check);
-    }
-  }
-  const observer = new MutationObserver(check);
-  observer.observe(document.body, { childList: true, subtree: true });
-  filepicker.pickAndStore({ multiple: true }, {}, () => {}, () => {}, () => {});
-  check();
-})"""
-
-
-@contextlib.contextmanager
-def serve_pages(store_url: str) -> Iterator[HostPages]:
-    with run_host_pages(store_url, PAGES) as server:
-        yield server
+# Runs in the picker page; see the file.
+OPEN_JS = (Path(__file__).resolve().parent / "probes" / "open-dialog.js").read_text()
 
 
 def load(page: Page, url: str) -> tuple[float, int]:
@@ -99,12 +63,12 @@ def run_once(browser: Browser, url: str, kind: str) -> dict[str, float]:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        cold, requests = load(page, f"{url}/{kind}")
+        cold, requests = load(page, f"{url}/{PAGES[kind]}")
         result = {"cold": cold, "requests": requests}
         if kind == "picker":
             result["open"] = page.evaluate(OPEN_JS)
         warm_page = context.new_page()
-        result["warm"], _ = load(warm_page, f"{url}/{kind}")
+        result["warm"], _ = load(warm_page, f"{url}/{PAGES[kind]}")
         if kind == "picker":
             result["open_warm"] = warm_page.evaluate(OPEN_JS)
         if errors:
@@ -118,7 +82,7 @@ def stats(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
 
-def report(results: dict[str, list[dict[str, float]]], chromium: str, loadavg: float) -> str:
+def report(results: dict[str, list[dict[str, float]]], chromium: str, loadavg: float, runs: int) -> str:
     bare, picker = results["bare"], results["picker"]
     col = lambda runs, key: [r[key] for r in runs]  # noqa: E731
     cold_ratio = stats(col(picker, "cold"))[0] / stats(col(bare, "cold"))[0]
@@ -141,7 +105,7 @@ def report(results: dict[str, list[dict[str, float]]], chromium: str, loadavg: f
         "the store: a returning visitor with a disk cache may be faster than *warm* here.",
         "",
         f"Machine: nproc {len(os.sched_getaffinity(0))}, load average {loadavg:.1f} at start, headless Chromium "
-        f"{chromium}; {date}; N = {N} runs of each.",
+        f"{chromium}; {date}; N = {runs} runs of each.",
         "",
         "| measure | median | min | max |",
         "|---|---:|---:|---:|",
@@ -176,32 +140,39 @@ def report(results: dict[str, list[dict[str, float]]], chromium: str, loadavg: f
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.boot", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help=f"N = {QUICK_N}; prints, writes nothing")
+    args = parser.parse_args()
+    runs = QUICK_N if args.quick else N
     # Other work on the machine skews every figure; the report states how busy it was.
     loadavg = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory() as tmp, run_store(Path(tmp)) as store, serve_pages(store.url) as pages, \
+    with tempfile.TemporaryDirectory() as tmp, run_store(Path(tmp)) as store, run_host_pages(store.url) as pages, \
             sync_playwright() as playwright:
-        browser = playwright.chromium.launch(**BROWSER)
+        browser = launch(playwright.chromium)
         try:
             # One untimed run of each first: the OS file cache and the store's process start warm,
             # so the first timed run is not penalised for being first.
             for kind in PAGES:
                 run_once(browser, pages.url, kind)
             results: dict[str, list[dict[str, float]]] = {kind: [] for kind in PAGES}
-            for i in range(N):
+            for i in range(runs):
                 # Alternate which kind goes first, so that drift (thermal, background load) hits both.
                 order = ["bare", "picker"] if i % 2 == 0 else ["picker", "bare"]
                 for kind in order:
                     results[kind].append(run_once(browser, pages.url, kind))
-                    print(f"run {i + 1}/{N} {kind:6}: " + ", ".join(f"{k} {v:.0f}" for k, v in results[kind][-1].items()),
+                    print(f"run {i + 1}/{runs} {kind:6}: " + ", ".join(f"{k} {v:.0f}" for k, v in results[kind][-1].items()),
                           flush=True)
             chromium = browser.version
         finally:
             browser.close()
-    section = report(results, chromium, loadavg)
+    section = report(results, chromium, loadavg, runs)
     print()
     print(section)
-    write_section(section)
-    print(f"written to {DOC.relative_to(ROOT)}")
+    if args.quick:
+        print("--quick: docs/benchmarks.md left as it was")
+    else:
+        write_section(section)
+        print(f"written to {DOC.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import cast
 
 ANSWER = (b"HTTP/1.1 204 No Content\r\nAccess-Control-Allow-Origin: *\r\nAccess-Control-Allow-Methods: *\r\n"
           b"Access-Control-Allow-Headers: *\r\nAccess-Control-Max-Age: 600\r\nContent-Length: 0\r\n\r\n")
 
 
 class Discard(asyncio.Protocol):
+    transport: asyncio.Transport  # from connection_made on, which asyncio calls before any data_received
+
     def __init__(self) -> None:
         self.head = b""  # the request head read so far, while no body is being read
         self.left = 0  # body bytes still to come
-        self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        # A TCP server's transport: asyncio's is a Transport, uvloop's has its methods without
+        # subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         while data:

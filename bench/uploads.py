@@ -43,6 +43,7 @@ import base64
 import contextlib
 import datetime
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -60,11 +61,13 @@ from typing import Any
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from bench.doc import DOC, write_section
+from harness import ROOT, free_port
+from harness.browser import launch
+from harness.host_pages import HostPages, run_host_pages
+from harness.store_process import Store, run_store
 from picker.engine import DEFAULT_CHUNK_SIZE
 from picker.upload import STREAMED_CHUNK_SIZE, UploadOptions
-from tests.servers import BROWSER, HostPages, Store, free_port, run_host_pages, run_store
 
-ROOT = Path(__file__).resolve().parent.parent
 MiB = 1024 * 1024
 GiB = 1024 * MiB
 BOOT_TIMEOUT_MS = 120_000
@@ -88,162 +91,20 @@ class Sizes:
 FULL = Sizes(runs=3, big=1 * GiB, memory=4 * GiB, many=1000, small=10 * 1024)
 QUICK = Sizes(runs=2, big=64 * MiB, memory=256 * MiB, many=100, small=10 * 1024)
 
-# Host pages; {{STORE}} becomes the store's URL. Each records the moment the files were picked
-# (`bench.picked`), its outcome (`bench.result`, with `performance.now()` at that moment) and how
-# many progress callbacks it got; nothing else runs in them.
-PAGES = {
-    "picker": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>picker</title>
-<script src="{{STORE}}/static/filepicker.js"></script></head><body>
-<button id="open" type="button">Open</button>
-<script>
-performance.setResourceTimingBufferSize(100000);
-window.bench = {progress: 0, picked: null, result: null};
-document.addEventListener("filepicker:ready", function () { window.__ready = performance.now(); });
-function outcome(kind) {
-  return function (value) {
-    if (window.bench.result === null) {
-      window.bench.result = {kind: kind, t: performance.now(), value: JSON.parse(JSON.stringify(value)), text: String(value)};
-    }
-  };
-}
-// A click is a user gesture, as on a real page.
-document.getElementById("open").addEventListener("click", function () {
-  if (window.uploadOptions) filepicker.setUploadOptions(window.uploadOptions);
-  filepicker.pickAndStore(window.pickerOptions || {}, {}, outcome("success"), outcome("error"),
-                          function () { window.bench.progress++; });
-});
-filepicker.setKey("demo");
-</script></body></html>""",
-    # The picker page, plus a PyScript hook (its public `hooks` API) that keeps the Pyodide object
-    # PyScript hands to it, so that the bench can read the size of its WebAssembly memory. The module
-    # is imported after setKey() has added the picker's <script type="py">: PyScript reads its
-    # config when core.js first runs. Nothing in the picker changes.
-    "picker-memory": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>picker</title>
-<script src="{{STORE}}/static/filepicker.js"></script></head><body>
-<button id="open" type="button">Open</button>
-<script>
-window.bench = {progress: 0, picked: null, result: null};
-document.addEventListener("filepicker:ready", function () { window.__ready = performance.now(); });
-function outcome(kind) {
-  return function (value) {
-    if (window.bench.result === null) {
-      window.bench.result = {kind: kind, t: performance.now(), value: JSON.parse(JSON.stringify(value)), text: String(value)};
-    }
-  };
-}
-document.getElementById("open").addEventListener("click", function () {
-  if (window.uploadOptions) filepicker.setUploadOptions(window.uploadOptions);
-  filepicker.pickAndStore(window.pickerOptions || {}, {}, outcome("success"), outcome("error"),
-                          function () { window.bench.progress++; });
-});
-filepicker.setKey("demo");
-</script>
-<script type="module">
-import { hooks } from "{{STORE}}/vendor/pyscript/core.js";
-hooks.main.onReady.add(function (wrap) { window.__pyodide = wrap.interpreter; });
-</script></body></html>""",
-    "tus": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>tus-js-client</title>
-<script src="/vendor/tus-js-client/tus.min.js"></script></head><body>
-<input type="file" id="files" multiple>
-<script>
-performance.setResourceTimingBufferSize(100000);
-window.bench = {progress: 0, picked: null, result: null};
-window.__ready = performance.now();
-document.getElementById("files").addEventListener("change", function (event) {
-  window.bench.picked = performance.now();
-  var files = Array.from(event.target.files);
-  var options = window.tusOptions;
-  var blobs = new Array(files.length);
-  var next = 0;
-  function one(i) {
-    return new Promise(function (resolve, reject) {
-      var file = files[i];
-      var metadata = {apikey: "demo", filename: file.name, filetype: file.type || "application/octet-stream"};
-      if (files.length > 1) metadata.multiple = "true";
-      new tus.Upload(file, {
-        endpoint: options.endpoint,
-        chunkSize: options.chunkSize,
-        parallelUploads: options.parts,
-        metadata: metadata,
-        metadataForPartialUploads: {apikey: "demo"},
-        onProgress: function () { window.bench.progress++; },
-        onSuccess: function (payload) { blobs[i] = JSON.parse(payload.lastResponse.getBody()); resolve(); },
-        onError: reject,
-      }).start();
-    });
-  }
-  async function worker() {
-    while (next < files.length) await one(next++);
-  }
-  var workers = [];
-  for (var w = 0; w < Math.min(options.parallel, files.length); w++) workers.push(worker());
-  Promise.all(workers).then(
-    function () { window.bench.result = {kind: "success", t: performance.now(), value: files.length > 1 ? blobs : blobs[0]}; },
-    function (error) { window.bench.result = {kind: "error", t: performance.now(), text: String(error)}; });
-});
-</script></body></html>""",
-    # The picker's loader alone (setKey() is not called, so the Python picker does not boot): its
-    # helpers in `filepicker._io`, for the chunk hashing timed by digest_ms().
-    "loader": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>loader</title>
-<script src="{{STORE}}/static/filepicker.js"></script></head>
-<body><input type="file" id="files"></body></html>""",
-    # sendToSink(url, streams, sliceSize) PATCHes the chosen file to bench/sink.py with XMLHttpRequest,
-    # in `streams` parts at once (each a contiguous part of the file), each sent as slices of
-    # `sliceSize` bytes one after another.
-    "sink": """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>sink</title></head>
-<body><input type="file" id="files">
-<script>
-window.bench = {progress: 0, picked: null, result: null};
-window.__ready = performance.now();
-window.sendToSink = function (url, streams, sliceSize) {
-  var file = document.getElementById("files").files[0];
-  function send(blob) {
-    return new Promise(function (resolve, reject) {
-      var xhr = new XMLHttpRequest();
-      xhr.onload = function () { if (xhr.status === 204) resolve(); else reject(new Error("status " + xhr.status)); };
-      xhr.onerror = function () { reject(new Error("no answer from " + url)); };
-      xhr.open("PATCH", url);
-      xhr.send(blob);
-    });
-  }
-  async function stream(start, end) {
-    for (var at = start; at < end; at += sliceSize) await send(file.slice(at, Math.min(at + sliceSize, end)));
-  }
-  var part = Math.ceil(file.size / streams);
-  var parts = [];
-  window.bench.picked = performance.now();
-  for (var i = 0; i < streams; i++) parts.push(stream(i * part, Math.min((i + 1) * part, file.size)));
-  Promise.all(parts).then(
-    function () { window.bench.result = {kind: "success", t: performance.now(), value: []}; },
-    function (error) { window.bench.result = {kind: "error", t: performance.now(), text: String(error)}; });
-};
-</script></body></html>""",
-}
+# Host pages (harness/pages/uploads-*.html and loader.html); {{STORE}} becomes the store's URL. Each
+# records the moment the files were picked (`bench.picked`), its outcome (`bench.result`, with
+# `performance.now()` at that moment) and how many progress callbacks it got; nothing else runs in them.
+PICKER_PAGE = "uploads-picker.html"
+PICKER_MEMORY_PAGE = "uploads-picker-memory.html"  # with the Pyodide object kept, to read its memory
+TUS_PAGE = "uploads-tus.html"
+SINK_PAGE = "uploads-sink.html"
+LOADER_PAGE = "loader.html"  # the picker's loader alone: its helpers in `filepicker._io`
 
-# Runs in the picker page once the dialog is open: note when the dialog's file input fires
-# `change` (a capturing listener on its open shadow root, added by the bench; the picker's own
-# listener is untouched and runs after it).
-# A MutationObserver on the dialog's file list notes when its rows are added (the picker adds them
-# once it has looked at every picked file, before it uploads any).
-MARK_PICKED_JS = """() => {
-  const root = document.querySelector("[data-pickstore]").shadowRoot;
-  root.addEventListener("change", () => { window.bench.picked = performance.now(); }, {capture: true, once: true});
-  window.bench.rows = null;
-  new MutationObserver((records) => {
-    const now = performance.now();
-    const added = records.reduce((n, r) => n + r.addedNodes.length, 0);
-    if (!added) return;
-    const rows = window.bench.rows || (window.bench.rows = {first: now, last: now, count: 0});
-    rows.last = now;
-    rows.count += added;
-  }).observe(root.querySelector(".files"), {childList: true});
-}"""
-
-# Resource Timing entries of the tus requests: the creations (/api/upload) and the requests to upload
-# URLs (/api/upload/<id>: the PATCHes).
-TUS_TIMINGS_JS = """() => performance.getEntriesByType("resource")
-  .filter(e => /\\/api\\/upload(\\/[^/]+)?$/.test(new URL(e.name).pathname))
-  .map(e => ({name: new URL(e.name).pathname, start: e.startTime, end: e.responseEnd}))"""
+# Functions the bench runs in those pages (see each file).
+PROBES = Path(__file__).resolve().parent / "probes"
+MARK_PICKED_JS = (PROBES / "mark-picked.js").read_text()
+TUS_TIMINGS_JS = (PROBES / "tus-timings.js").read_text()
+DIGEST_JS = (PROBES / "digest-chunks.js").read_text()
 
 # Pyodide's WebAssembly memory, in bytes (it grows, never shrinks).
 WASM_BYTES_JS = "() => window.__pyodide._module.HEAPU8.length"
@@ -297,16 +158,6 @@ def forget_stored(store: Store) -> None:
     """Remove the stored files (not the index): the 1 GiB runs would otherwise fill the disk."""
     for path in store.stored_files():
         path.unlink()
-
-
-# --- host pages ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def serve_pages(store_url: str) -> Iterator[HostPages]:
-    """The bench's host pages (and tus-js-client), on another loopback origin than the store."""
-    with run_host_pages(store_url, PAGES) as server:
-        yield server
 
 
 # --- one upload, each way ------------------------------------------------------------------------
@@ -400,7 +251,7 @@ def open_page(context: BrowserContext, pages: HostPages, errors: list[str], name
     return page
 
 
-def open_picker(context: BrowserContext, pages: HostPages, errors: list[str], name: str = "picker") -> Page:
+def open_picker(context: BrowserContext, pages: HostPages, errors: list[str], name: str = PICKER_PAGE) -> Page:
     page = open_page(context, pages, errors, name)
     page.wait_for_function("window.__ready !== undefined", timeout=BOOT_TIMEOUT_MS)
     return page
@@ -424,7 +275,7 @@ def run_picker(browser: Browser, pages: HostPages, paths: list[Path], options: d
     context = browser.new_context()
     errors: list[str] = []
     try:
-        page = open_picker(context, pages, errors, "picker-memory" if sampler else "picker")
+        page = open_picker(context, pages, errors, PICKER_MEMORY_PAGE if sampler else PICKER_PAGE)
         during = sampler(context, page) if sampler else None
         return _measured(page, errors, "picker", len(paths), lambda: pick_in_picker(page, paths, options, upload_options),
                          timeout_s, during, every=0.5 if sampler else 0.05)
@@ -437,7 +288,7 @@ def run_tus_js(browser: Browser, pages: HostPages, store: Store, paths: list[Pat
     context = browser.new_context()
     errors: list[str] = []
     try:
-        page = open_page(context, pages, errors, "tus")
+        page = open_page(context, pages, errors, TUS_PAGE)
         page.wait_for_function("window.__ready !== undefined && window.tus !== undefined")
         page.evaluate("options => { window.tusOptions = options; }",
                       {"endpoint": f"{store.url}/api/upload", "chunkSize": chunk_size, "parallel": PARALLEL_FILES,
@@ -498,7 +349,7 @@ def run_sink() -> Iterator[str]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sink did not start (exit code {process.poll()})")
+                    raise RuntimeError(f"the sink did not start (exit code {process.poll()})") from None
                 time.sleep(0.05)
         yield f"http://127.0.0.1:{port}/sink"
     finally:
@@ -516,12 +367,12 @@ def run_curl_sink(url: str, path: Path) -> Run:
 
 def run_sink_browser(browser: Browser, pages: HostPages, url: str, path: Path, timeout_s: float,
                      streams: int = 1) -> Run:
-    """The file to the sink from the "sink" page, with XMLHttpRequest in STREAMED_CHUNK_SIZE slices, as
+    """The file to the sink from harness/pages/uploads-sink.html, with XMLHttpRequest in STREAMED_CHUNK_SIZE slices, as
     `streams` streams at once; timed in the page from the first request's start to the last one's load."""
     context = browser.new_context()
     errors: list[str] = []
     try:
-        page = open_page(context, pages, errors, "sink")
+        page = open_page(context, pages, errors, SINK_PAGE)
         page.set_input_files("#files", [str(path)])
         return _measured(page, errors, "sink", 0,
                          lambda: page.evaluate("([url, streams, size]) => { window.sendToSink(url, streams, size); }",
@@ -556,7 +407,9 @@ class MemorySampler:
         cdp.send("Performance.enable")
         page.wait_for_function("window.__pyodide !== undefined")
         # The page's renderer process: of the browser's renderers, the one that has worked most (Pyodide's boot).
-        processes = context.browser.new_browser_cdp_session().send("SystemInfo.getProcessInfo")["processInfo"]
+        browser = context.browser
+        assert browser is not None  # a context of a launched browser
+        processes = browser.new_browser_cdp_session().send("SystemInfo.getProcessInfo")["processInfo"]
         renderer = max((p for p in processes if p["type"] == "renderer"), key=lambda p: p["cpuTime"])["id"]
 
         def sample() -> None:
@@ -608,7 +461,7 @@ def chunk_profile(run: Run) -> dict[str, float] | None:
     if len(chunks) < 2:
         return None
     durations = [c["end"] - c["start"] for c in chunks]
-    gaps = [b["start"] - a["end"] for a, b in zip(chunks, chunks[1:])]
+    gaps = [b["start"] - a["end"] for a, b in itertools.pairwise(chunks)]
     return {"requests": len(chunks), "request_ms": statistics.median(durations), "gap_ms": statistics.median(gaps),
             "gaps_s": sum(gaps) / 1000, "requests_s": sum(durations) / 1000}
 
@@ -695,10 +548,10 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
     ]
     for key in ("curl-tus", "curl-store", *SINK_VARIANTS, "tus-js", "picker", "tus-js-large", "picker-tls",
                 "tus-js-parts"):
-        m, lo, hi = stats([r.seconds for r in throughput[key]])
+        middle, lo, hi = stats([r.seconds for r in throughput[key]])
         busy = statistics.median(r.cpu[0] for r in throughput[key] if r.cpu)
         store_cpu = statistics.median(r.cpu[1] for r in throughput[key] if r.cpu)
-        lines.append(f"| {names[key]} | {m:.2f} s | {lo:.2f} s | {hi:.2f} s | {mb_s(big, m):.0f} | {busy:.1f} s | "
+        lines.append(f"| {names[key]} | {middle:.2f} s | {lo:.2f} s | {hi:.2f} s | {mb_s(big, middle):.0f} | {busy:.1f} s | "
                      f"{store_cpu:.1f} s |")
     lines.append("")
     for picker, tus_js in (("picker-tls", "tus-js-large"), ("picker", "tus-js")):
@@ -815,10 +668,10 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for key in ("tus-js", "picker"):
-        m, lo, hi = stats([r.seconds for r in many[key]])
+        middle, lo, hi = stats([r.seconds for r in many[key]])
         first = statistics.median(first_request_s(r) for r in many[key])
         count = statistics.median(len(r.requests or []) for r in many[key])
-        lines.append(f"| {names[key]} | {m:.2f} s | {lo:.2f} s | {hi:.2f} s | {fps[key]:.0f} | {first:.2f} s | {count:.0f} |")
+        lines.append(f"| {names[key]} | {middle:.2f} s | {lo:.2f} s | {hi:.2f} s | {fps[key]:.0f} | {first:.2f} s | {count:.0f} |")
     lines += [
         "",
         f"- picker / tus-js-client, files per second: **{fps['picker'] / fps['tus-js']:.2f}** (for information; "
@@ -833,7 +686,8 @@ def report(sizes: Sizes, env: dict[str, Any], throughput: dict[str, list[Run]], 
             f"{profile['busy']:.1f} s, of which layout {profile['layout']:.1f} s, style {profile['style']:.1f} s and "
             f"JavaScript called by the browser {profile['script']:.1f} s (the picker's Python runs",
             "inside it, in WebAssembly). *first request after the pick*: the picker first reads each generic-typed",
-            "file's first bytes (to find its real type), 16 files at a time, and lists the files. A file of at most 1 MiB goes in its creation request (one request per file; tus-js-client makes two).",
+            "file's first bytes (to find its real type), 16 files at a time, and lists the files. A file of at most 1 MiB "
+            "goes in its creation request (one request per file; tus-js-client makes two).",
             "",
         ]
     lines += [
@@ -856,23 +710,9 @@ def digest_ms(browser: Browser, pages: HostPages, path: Path) -> float:
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{pages.url}/loader")
-        page.set_input_files("#files", [str(path)])
-        return page.evaluate(
-            """async size => {
-              const file = document.getElementById("files").files[0];
-              const holder = {};
-              const times = [];
-              for (let i = 0; i < 8; i++) {
-                const t = performance.now();
-                await window.filepicker._io.digest(file.slice(i * size, (i + 1) * size), "SHA-256", holder);
-                times.push(performance.now() - t);
-              }
-              times.sort((a, b) => a - b);
-              return (times[3] + times[4]) / 2;
-            }""",
-            DEFAULT_CHUNK_SIZE,
-        )
+        page.goto(f"{pages.url}/{LOADER_PAGE}")
+        page.set_input_files("#file", [str(path)])
+        return page.evaluate(DIGEST_JS, DEFAULT_CHUNK_SIZE)
     finally:
         context.close()
 
@@ -1008,7 +848,7 @@ def memory_run(browser: Browser, tmp: Path, size: int, timeout_s: float,
     path = folder / "sparse-4g.bin"
     sha = sparse_file(path, size)
     # A fresh store process, so that its VmHWM is this upload's peak.
-    with run_store(folder) as store, serve_pages(store.url) as pages:
+    with run_store(folder) as store, run_host_pages(store.url) as pages:
         global STORE_PID
         STORE_PID = store.process.pid
         sampler = MemorySampler(store)
@@ -1066,10 +906,10 @@ def main() -> None:
         small_shas = {p.name: random_file(p, sizes.small) for p in small_paths}
         print(f"files ready in {time.monotonic() - started:.0f} s", flush=True)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(**BROWSER)
+            browser = launch(playwright.chromium)
             try:
                 env["chromium"] = browser.version
-                with run_store(tmp) as store, serve_pages(store.url) as pages, run_sink() as sink:
+                with run_store(tmp) as store, run_host_pages(store.url) as pages, run_sink() as sink:
                     global STORE_PID
                     STORE_PID = store.process.pid
                     # One untimed small upload each way first, so that no timed run pays for first use.

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from .browser import DIALOG, open_host, start_pick
-from .test_pick_browser import png
+from harness.images import png
+from harness.picking import DIALOG, open_host, start_pick
 
 AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
 

@@ -12,14 +12,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from harness import free_port
+from harness.azurite import ACCOUNT, ACCOUNT_KEY, Azurite
+from harness.backend_calls import append, partial_bytes, pieces, read, write
+from harness.inthread import run_async
 from store.backends.azure import BLOCK_SIZE, AzureBackend
 from store.config import Location
 from store.errors import StoreError
-
-from .azurite import ACCOUNT, ACCOUNT_KEY, Azurite
-from .inthread import run_async
-from .servers import free_port
-from .test_backends import append, partial_bytes, pieces, read, write
 
 MIB = 1024 * 1024
 

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import ClientError
 
+from harness import free_port
+from harness.backend_calls import append, partial_bytes, pieces, read, write
+from harness.inthread import run_async
+from harness.moto import Moto
 from store.backends.s3 import INCOMING, MIN_PART_SIZE, S3Backend
 from store.config import Location
 from store.errors import StoreError
-
-from .inthread import run_async
-from .servers import Moto, free_port
-from .test_backends import append, partial_bytes, pieces, read, write
 
 MIB = 1024 * 1024
 PART = MIN_PART_SIZE

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import pytest
 from botocore.exceptions import ClientError
 
-from store.backends import Backend, PartialStore
+from harness.backend_calls import append, commit, partial_bytes, partials, pieces, read, size, write
+from harness.inthread import run_async
+from store.backends import Backend
 from store.backends.azure import AzureBackend
 from store.backends.local import LocalBackend
 from store.backends.s3 import MIN_PART_SIZE, S3Backend
 from store.config import Location
-
-from .inthread import run_async
 
 MIB = 1024 * 1024
 PART = MIN_PART_SIZE  # S3's part size here: the smallest S3 takes, so that files span several parts
@@ -114,29 +114,6 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-async def pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
-    for start in range(0, len(data), size):
-        yield data[start:start + size]
-
-
-def write(backend: Backend, container: str, key: str, data: bytes, piece: int = 64 * 1024, *, public: bool = False,
-          region: str | None = None) -> None:
-    async def run() -> None:
-        writer = backend.writer(container, key, public=public, region=region)
-        async for chunk in pieces(data, piece):
-            await writer.write(chunk)
-        await writer.commit()
-
-    run_async(run)
-
-
-def read(backend: Backend, container: str, key: str, start: int, end: int) -> bytes:
-    async def run() -> bytes:
-        return b"".join([chunk async for chunk in backend.read(container, key, start, end)])
-
-    return run_async(run)
-
-
 def stored(subject: Subject, container: str, key: str, size: int) -> bytes:
     assert subject.exists(container, key)
     return read(subject.backend, container, key, 0, size - 1) if size else b""
@@ -217,38 +194,10 @@ def test_delete_removes_the_file_and_a_second_delete_is_no_error(subject):
 # --- resumable uploads through the PartialStore, as store/resumable.py drives it --------------------
 
 
-def partials(backend: Backend) -> PartialStore:
-    store = backend.partials
-    assert store is not None  # every backend here keeps resumable uploads
-    return store
-
-
 def new_upload(subject: Subject) -> str:
     upload = uuid.uuid4().hex
     run_async(partials(subject.backend).create, upload)
     return upload
-
-
-def append(backend: Backend, upload: str, offset: int, data: bytes, piece: int = 64 * 1024) -> int:
-    return run_async(partials(backend).append, upload, offset, pieces(data, piece))
-
-
-def size(backend: Backend, upload: str) -> int:
-    return run_async(partials(backend).size, upload)
-
-
-def partial_bytes(backend: Backend, upload: str, start: int = 0, end: int | None = None) -> bytes:
-    async def run() -> bytes:
-        last = await partials(backend).size(upload) - 1 if end is None else end
-        if last < start:
-            return b""
-        return b"".join([chunk async for chunk in partials(backend).read(upload, start, last)])
-
-    return run_async(run)
-
-
-def commit(backend: Backend, upload: str, container: str, key: str) -> None:
-    run_async(partials(backend).commit, upload, container, key)
 
 
 def test_chunks_that_cross_part_boundaries_grow_an_upload_committed_whole(subject):

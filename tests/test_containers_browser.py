@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import DIALOG, LOCALE, assert_progress_honest, open_host, progress_events, sha256, start_pick
-
-pytest_plugins = ["tests.picker_page"]  # host_page, files, album
-pytest.register_assert_rewrite("tests.picker_page")  # its checks explain themselves when they fail
-
-from .picker_page import CONTAINERS  # noqa: E402 - after the line above
+from harness.dialogs import CONTAINERS
+from harness.picking import DIALOG, LOCALE, assert_progress_honest, open_host, progress_events, sha256, start_pick
 
 
 @pytest.mark.parametrize("container", CONTAINERS)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .browser import DIALOG, LOCALE, choose_files, open_host, outcome, start_pick
+from harness.picking import DIALOG, LOCALE, choose_files, open_host, outcome, start_pick
 
 SECOND = "Second source"
 COMPUTER = LOCALE["source.computer"]

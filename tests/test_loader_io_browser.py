@@ -5,25 +5,19 @@ reused buffer, and requests answer with status, headers and body or fail as "no 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 
-from .servers import BROWSER, run_host_pages
-from .test_store_tus import source  # noqa: F401 - a fixture: a file of a few MiB and its bytes
-
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
-<title>loader io</title><script src="{{STORE}}/static/filepicker.js"></script></head><body>
-<input type="file" id="file"></body></html>"""
+from harness.browser import launch
+from harness.host_pages import run_host_pages
 
 MiB = 1024 * 1024
 
 
 @pytest.fixture
-def io_page(page, store, tmp_path: Path):
-    with run_host_pages(store.url, {"io": PAGE}) as pages:
-        page.goto(f"{pages.url}/io")
-        yield page
+def io_page(page, host):
+    page.goto(f"{host.url}/loader.html")
+    return page
 
 
 def test_digests_of_chunks_equal_hashlibs_and_reuse_one_buffer(io_page, source):
@@ -87,12 +81,11 @@ def test_reads_survive_garbage_collection(browser, store, source):
     its reads, V8 may collect one mid-read and its digest never settles (a pick that hangs). Here
     garbage is collected, on purpose, while 200 reads are under way."""
     path, data = source
-    launch = {**BROWSER, "args": [*BROWSER.get("args", []), "--js-flags=--expose-gc"]}
-    with run_host_pages(store.url, {"io": PAGE}) as pages:
-        collecting = browser.browser_type.launch(**launch)  # a browser of its own, with gc() exposed
+    with run_host_pages(store.url) as pages:
+        collecting = launch(browser.browser_type, "--js-flags=--expose-gc")  # a browser of its own, with gc() exposed
         try:
             page = collecting.new_page()
-            page.goto(f"{pages.url}/io")
+            page.goto(f"{pages.url}/loader.html")
             page.set_input_files("#file", str(path))
             digests = page.evaluate("""async () => {
               const file = document.getElementById('file').files[0];

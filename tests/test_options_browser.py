@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import DIALOG, LOCALE, choose_files, drop_files, outcome, sha256, start_pick
-
-pytest_plugins = ["tests.picker_page"]  # host_page, files, album
+from harness.picking import DIALOG, LOCALE, choose_files, drop_files, outcome, sha256, start_pick
 
 
 def alert_text(page) -> str:

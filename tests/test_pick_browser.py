@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .browser import (
+from harness.images import png
+from harness.picking import (
     DIALOG,
     LOCALE,
     assert_progress_honest,
@@ -28,15 +27,6 @@ from .browser import (
 )
 
 HANDLE = re.compile(r"^[A-Za-z0-9_-]{20}$")
-
-
-def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 @pytest.fixture

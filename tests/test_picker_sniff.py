@@ -2,9 +2,9 @@
 
 import pytest
 
+from harness.images import png
 from picker.restrictions import human_size
 from picker.sniff import real_type, sniff
-from tests.test_pick_browser import png
 
 UNITS = ["B", "KB", "MB", "GB", "TB"]
 

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from tusclient.client import TusClient
 
-from .azurite import Azurite, run_azurite
-from .servers import TEST_CONFIG, Store, run_store
+from harness.azurite import Azurite, run_azurite
+from harness.store_process import TEST_CONFIG, Store, run_store
 
 MIB = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}

@@ -14,11 +14,10 @@ import time
 import httpx
 from starlette.applications import Starlette
 
+from harness.inthread import run_async
+from harness.store_process import run_store
 from store.app import create_app
 from store.config import from_dict
-
-from .inthread import run_async
-from .servers import run_store
 
 TUS = {"Tus-Resumable": "1.0.0"}
 METADATA = f"apikey {base64.b64encode(b'demo').decode()}"

@@ -11,7 +11,7 @@ import pytest
 
 from store.policy import make_policy, signed
 
-SECRET = "demo-secret"  # the demo app's secret in tests/servers.py TEST_CONFIG
+SECRET = "demo-secret"  # the demo app's secret in harness/store_process.py TEST_CONFIG
 
 
 def policy(*calls: str, handle: str | None = None) -> dict[str, str]:

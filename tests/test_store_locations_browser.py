@@ -16,16 +16,16 @@ import boto3
 import httpx
 import pytest
 
+from harness.azurite import Azurite
+from harness.fault_proxy import Proxy, run_proxy
+from harness.host_pages import HostPages, run_host_pages
+from harness.moto import Moto
+from harness.picking import stored
+from harness.store_process import PUBLIC_LOCAL, TEST_CONFIG, Store, run_store, secure_policy
 from store.policy import make_policy, signed
-
-from .azurite import Azurite
-from .faults import Proxy, run_proxy
-from .servers import TEST_CONFIG, HostPages, Moto, Store, run_host_pages, run_store
-from .test_store_options_browser import photo, secure_policy, stored  # noqa: F401 (photo is a fixture)
 
 # The shared test config (apps demo and secure; a local location), whose local location takes
 # public files, with a local location that does not and S3 and Azure ones.
-PUBLIC_LOCAL = {"PICKSTORE__locations__local__public": "true"}
 LOCATIONS = """
 [locations.vault]
 backend = "local"

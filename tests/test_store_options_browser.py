@@ -4,28 +4,12 @@ Blob says where the file went, and every refusal reaches onError with its code a
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
-from store.policy import make_policy, sign, signed
-
-from .browser import DIALOG, choose_files, open_host, outcome, sha256, start_pick
-from .test_pick_browser import png
-
-
-@pytest.fixture
-def photo(tmp_path: Path) -> Path:
-    path = tmp_path / "photo.png"
-    path.write_bytes(png(12, 12, (40, 80, 160)))
-    return path
-
-
-def stored(page, host, photo, picker_options, store_options, key="demo") -> dict:
-    open_host(page, host, key=key)
-    start_pick(page, "pickAndStore", picker_options, store_options)
-    choose_files(page, [photo])
-    return outcome(page)
+from harness.picking import DIALOG, sha256, stored
+from harness.store_process import secure_policy
+from store.policy import sign
 
 
 def test_a_folder_path_puts_the_file_in_that_folder(page, host, photo):
@@ -59,11 +43,6 @@ def test_a_container_the_location_does_not_allow_is_refused(page, host, photo):
     assert (result["kind"], result["value"]["code"]) == ("error", 400)
     assert "'someone-elses'" in result["value"]["message"]
     assert page.locator(f"{DIALOG} [role=alert]").is_visible()
-
-
-def secure_policy(**rules) -> dict[str, str]:
-    rules.setdefault("expiry", time.time() + 600)
-    return signed(make_policy(**rules), "secure-secret")
 
 
 def test_an_app_that_requires_security_refuses_a_pick_without_a_policy(page, host, photo, store):

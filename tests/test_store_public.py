@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness import free_port
+from harness.inthread import run_async
+from harness.store_process import PUBLIC_LOCAL, TEST_CONFIG, Store, run_store
 from store.backends import open_backend
 from store.backends.azure import AzureBackend
 from store.backends.local import LocalBackend
@@ -21,10 +24,6 @@ from store.config import Location
 from store.policy import make_policy, signed
 from store.records import FileRecord
 from store.sqlite_index import SQLiteIndex
-
-from .inthread import run_async
-from .servers import TEST_CONFIG, Store, free_port, run_store
-from .test_store_locations_browser import PUBLIC_LOCAL
 
 TUS = {"Tus-Resumable": "1.0.0"}
 # The shared test config, whose local location (root "files") takes public files here, with a local

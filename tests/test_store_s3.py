@@ -19,7 +19,9 @@ import httpx
 import pytest
 from tusclient.client import TusClient
 
-from .servers import Moto, Store, free_port, run_moto, run_store
+from harness import free_port
+from harness.moto import Moto, run_moto
+from harness.store_process import Store, run_store
 
 MIB = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}

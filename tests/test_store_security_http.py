@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from harness import ROOT
+from harness.store_process import Store, run_store
 from store.policy import sign
-
-from .servers import ROOT, Store, run_store
 
 SECURE_SECRET = "secure-secret-for-tests"
 OPEN_SECRET = "open-secret-for-tests"

@@ -7,10 +7,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+from harness.inthread import run_async
 from store.records import FileRecord, UploadRecord
 from store.sqlite_index import SQLiteIndex
-
-from .inthread import run_async
 
 FILE = FileRecord("h1", "a.txt", "text/plain", 3, "local", "files", "docs/a.txt", "x" * 64, "demo", 1.0)
 UPLOAD = UploadRecord(

@@ -20,9 +20,8 @@ import httpx
 import pytest
 from tusclient.client import TusClient
 
+from harness.store_process import run_store
 from store.policy import make_policy, signed
-
-from .servers import run_store
 
 TUS = {"Tus-Resumable": "1.0.0"}
 DEMO = "apikey ZGVtbw=="  # Upload-Metadata: apikey "demo"
@@ -759,14 +758,6 @@ def test_cors_exposes_tus_headers_to_pages(client):
 
 
 # --- the tuspy client -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def source(tmp_path) -> tuple[Path, bytes]:
-    data = os.urandom(5 * MIB + 12_345)
-    path = tmp_path / "source.bin"
-    path.write_bytes(data)
-    return path, data
 
 
 def test_tuspy_uploads_a_multi_mib_file_in_chunks(store, source):

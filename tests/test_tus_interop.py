@@ -15,8 +15,8 @@ import pytest
 from tusclient.client import TusClient
 from tusclient.storage.filestorage import FileStorage
 
-from .browser import open_host, sha256
-from .tuspeer import run_tus_peer
+from harness.picking import open_host, sha256
+from harness.tuspeer import run_tus_peer
 
 MIB = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}

@@ -1,6 +1,6 @@
 """Uploads through the picker in Chromium survive faults: connections cut mid-request by a proxy, the
 store killed and restarted, a reload in the middle of an upload, a chunk damaged on the way, and a
-file that cannot be stored at its key. Everything runs on loopback (tests/faults.py); each file is
+file that cannot be stored at its key. Everything runs on loopback (harness/); each file is
 several MiB of random bytes, and what the store keeps is compared by sha256 with the source."""
 
 from __future__ import annotations
@@ -15,11 +15,21 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.fault_proxy import run_proxy
+from harness.host_pages import run_host_pages
+from harness.picking import (
+    DIALOG,
+    assert_progress_honest,
+    choose_files,
+    downloaded,
+    open_host,
+    outcome,
+    progress_events,
+    sha256,
+    start_pick,
+)
+from harness.store_process import store_process
 from store.lease import LEASE_SECONDS
-
-from .browser import DIALOG, assert_progress_honest, choose_files, downloaded, open_host, outcome, progress_events, sha256, start_pick
-from .faults import run_proxy, store_process
-from .servers import run_host_pages
 
 MIB = 1024 * 1024
 CHUNK = 512 * 1024

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from .browser import choose_files, open_host, outcome, sha256, start_pick
-from .faults import run_proxy
-from .servers import run_host_pages
+from harness.fault_proxy import run_proxy
+from harness.host_pages import run_host_pages
+from harness.picking import choose_files, open_host, outcome, sha256, start_pick
 
 KIB = 1024
 FILES = 5

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from azure.storage.blob import BlobServiceClient
 
-from .servers import ROOT, free_port
+from . import ROOT, free_port
 
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's one well-known development account.

@@ -1,20 +1,15 @@
-"""Faults for the upload tests, all on loopback: a TCP proxy between the browser and the store that
-reads the HTTP requests going through it (to count, slow, cut or damage their bodies), and a store
-process that can be killed with SIGKILL and started again on the same port and data dir."""
+"""Faults between a client and a server, on loopback: a TCP proxy that reads the HTTP requests going
+through it, to count, slow, stall, cut or damage their bodies. (The store killed and started again
+is harness.store_process.StoreProcess.)"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
-import sqlite3
-import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-
-from .servers import TEST_CONFIG, free_port, start_store
+from typing import Any
 
 PIECE = 16 * 1024  # the proxy forwards request bodies in pieces of at most this many bytes
 
@@ -146,7 +141,7 @@ def _parse(head: bytes) -> Seen:
 
 
 @contextlib.contextmanager
-def run_proxy(upstream: int, **options) -> Iterator[Proxy]:
+def run_proxy(upstream: int, **options: Any) -> Iterator[Proxy]:
     proxy = Proxy(upstream, **options)
     # A loop of its own in a thread of its own: Playwright's sync API runs one in the test's thread.
     loop = asyncio.new_event_loop()
@@ -174,57 +169,3 @@ def run_proxy(upstream: int, **options) -> Iterator[Proxy]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
-
-
-class StoreProcess:
-    """The store as its own process on a port of its own that stays its own across restarts."""
-
-    def __init__(self, tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | None = None) -> None:
-        tmp.mkdir(parents=True, exist_ok=True)
-        self.data_dir = tmp / "data"
-        self.config_path = tmp / "store.toml"
-        self.config_path.write_text(config_text.format(data_dir=self.data_dir))
-        self.env = env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.log = tmp / "store.log"
-
-    def start(self) -> None:
-        self.process = start_store(self.config_path, self.port, self.log, self.env)
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no cleanup, as when the machine or the OOM killer stops it."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-    def files_root(self, container: str = "files") -> Path:
-        return self.data_dir / "files" / container
-
-    def incoming(self) -> list[Path]:
-        folder = self.data_dir / "files" / ".incoming" / "uploads"
-        return sorted(folder.iterdir()) if folder.is_dir() else []
-
-    def index_rows(self, sql: str, *params: object) -> list[tuple]:
-        """Read the store's index as it is on disk (read-only)."""
-        with contextlib.closing(sqlite3.connect(f"file:{self.data_dir / 'index.sqlite3'}?mode=ro", uri=True)) as db:
-            return db.execute(sql, params).fetchall()
-
-
-@contextlib.contextmanager
-def store_process(tmp: Path, **options) -> Iterator[StoreProcess]:
-    store = StoreProcess(tmp, **options)
-    store.start()
-    try:
-        yield store
-    finally:
-        store.stop()

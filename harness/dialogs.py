@@ -1,25 +1,20 @@
-"""One host page whose picker has booted, shared by the browser tests that only need to open
-dialogs on it (booting the runtime is most of a browser test's time), and the dialog as the user
-finds it in each container: over the page, in a popup window, or in an iframe of the page.
-
-A test module that uses the `host_page` fixture imports it from here."""
+"""The picker's dialog as the user finds it in each container: over the page ("modal"), in a popup
+window, or in an iframe of the page (OpenDialog), opened on a host page whose picker has booted
+(HostPage). The browser tests that only need to open dialogs take turns on one such page, the
+`host_page` fixture: booting the runtime is most of a browser test's time."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from .browser import DIALOG, drop_files, open_host, outcome, start_pick
-from .test_pick_browser import png
+from .picking import DIALOG, drop_files, outcome, start_pick
 
-FRAME = "picker-frame"  # the id of the iframe in tests/pages/host.html
+FRAME = "picker-frame"  # the id of the iframe in harness/pages/host.html
 CONTAINERS = ("modal", "window", FRAME)
 UPLOADS = "/api/upload"
 
@@ -178,69 +173,3 @@ class OpenDialog:
         except PlaywrightError:
             if not self.is_gone():  # a key that closes the popup ends the press with an error
                 raise
-
-
-@pytest.fixture(scope="session")
-def booted(browser, host) -> Iterator[HostPage]:
-    """A page on the host site with the picker booted, kept for the whole session. Like the
-    `page` fixture, it lets no request leave 127.0.0.1 and fails on uncaught page errors."""
-    context = browser.new_context()
-    page = context.new_page()
-    shared = HostPage(page, host)
-
-    def guard(route: Any) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            shared.outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    context.on("request", lambda request: shared.requests.append(request.url))
-    page.on("pageerror", lambda error: shared.errors.append(str(error)))
-    page.on("console", lambda message: message.type == "warning" and shared.warnings.append(message.text))
-    page.on("filechooser", lambda chooser: None)
-    open_host(page, host)
-    yield shared
-    context.close()
-
-
-@pytest.fixture
-def host_page(booted: HostPage) -> Iterator[HostPage]:
-    """The shared page, with no callback calls, requests or warnings recorded yet. A test that
-    leaves a dialog or a window open gets the page reloaded after it."""
-    for record in (booted.warnings, booted.requests, booted.errors, booted.outside):
-        record.clear()
-    booted.page.evaluate("window.calls = []")
-    yield booted
-    if not booted.is_clean():
-        for other in booted.page.context.pages[1:]:
-            other.close()
-        open_host(booted.page, booted.host)
-    assert booted.outside == [], f"requests left 127.0.0.1: {booted.outside}"
-    assert booted.errors == [], f"uncaught errors in the page: {booted.errors}"
-
-
-@pytest.fixture
-def files(tmp_path: Path) -> dict[str, Path]:
-    made = {
-        "small": ("small.png", png(4, 4, (1, 2, 3))),
-        "big": ("big.png", png(4, 4, (1, 2, 3)) + b"\0" * 3000),
-        "other": ("other.png", png(5, 5, (9, 9, 9))),
-        "third": ("third.png", png(6, 6, (7, 7, 7))),
-        "notes": ("notes.txt", b"not an image"),
-    }
-    for name, data in made.values():
-        (tmp_path / name).write_bytes(data)
-    return {key: tmp_path / name for key, (name, _) in made.items()}
-
-
-@pytest.fixture
-def album(tmp_path: Path, files: dict[str, Path]) -> Path:
-    """A folder with a file in it and one in a folder of its own."""
-    folder = tmp_path / "album"
-    (folder / "day two").mkdir(parents=True)
-    (folder / "a.png").write_bytes(files["small"].read_bytes())
-    (folder / "day two" / "b.png").write_bytes(files["other"].read_bytes())
-    return folder
-

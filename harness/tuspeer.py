@@ -1,7 +1,7 @@
 """A tus server nobody here wrote: tuspyserver (PyPI), a FastAPI router, served by uvicorn on loopback
 in a process of its own, with CORS letting a host page upload to it from the browser.
 
-    python -m tests.tuspeer --port PORT --files DIR --origin http://127.0.0.1:HOSTPORT
+    python -m harness.tuspeer --port PORT --files DIR --origin http://127.0.0.1:HOSTPORT
 """
 
 from __future__ import annotations
@@ -14,15 +14,19 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
-from .servers import ROOT, free_port
+from . import ROOT, free_port
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 PREFIX = "files"
 
 
-def create_app(files_dir: str, origins: list[str]):
+def create_app(files_dir: str, origins: list[str]) -> FastAPI:
     from fastapi import FastAPI
     from fastapi.middleware.cors import CORSMiddleware
     from tuspyserver import create_tus_router
@@ -65,7 +69,7 @@ def run_tus_peer(tmp: Path, origin: str) -> Iterator[TusPeer]:
     port = free_port()
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tests.tuspeer", "--port", str(port), "--files", str(files_dir), "--origin", origin],
+            [sys.executable, "-m", "harness.tuspeer", "--port", str(port), "--files", str(files_dir), "--origin", origin],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
@@ -77,7 +81,7 @@ def run_tus_peer(tmp: Path, origin: str) -> Iterator[TusPeer]:
         except httpx.TransportError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise RuntimeError(f"tuspyserver did not start:\n{log.read_text()}")
+                raise RuntimeError(f"tuspyserver did not start:\n{log.read_text()}") from None
             time.sleep(0.05)
     try:
         yield TusPeer(url, files_dir, process)

@@ -1,5 +1,5 @@
-"""Steps a page author's user takes in the browser tests: open a host page, pick, drop, read
-what the page's callbacks received."""
+"""Steps a page author's user takes in the browser: open a host page (harness/pages/host.html), start
+a pick, choose or drop files, and read what the page's callbacks received."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 
+from . import ROOT
+
 DIALOG = "[data-pickstore]"
-LOCALE = json.loads((Path(__file__).resolve().parent.parent / "locales" / "en.json").read_text())
+LOCALE = json.loads((ROOT / "locales" / "en.json").read_text())
 
 
 def open_host(page: Any, host: Any, key: str | None = "demo") -> None:
@@ -59,6 +61,15 @@ def outcome(page: Any, timeout: float = 60_000) -> dict:
     """The first success or error callback call."""
     page.wait_for_function("window.calls.some(c => c.kind !== 'progress')", timeout=timeout)
     return next(c for c in page.evaluate("window.calls") if c["kind"] != "progress")
+
+
+def stored(page: Any, host: Any, path: Path, picker_options: dict, store_options: dict, key: str = "demo") -> dict:
+    """The outcome of picking `path` alone with pickAndStore(picker_options, store_options) on a
+    freshly opened host page of the app `key`."""
+    open_host(page, host, key=key)
+    start_pick(page, "pickAndStore", picker_options, store_options)
+    choose_files(page, [path])
+    return outcome(page)
 
 
 def progress_events(page: Any) -> list[dict]:
