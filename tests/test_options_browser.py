@@ -5,13 +5,19 @@ the old library did. (Each option's effect in every container: test_containers_b
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from harness.picking import DIALOG, LOCALE, choose_files, drop_files, outcome, sha256, start_pick
 
 
-def alert_text(page) -> str:
-    page.locator(f"{DIALOG} [role=alert]").wait_for()
-    return page.locator(f"{DIALOG} [role=alert] p").inner_text()
+def alert_says(page, text: str, whole: bool = True) -> None:
+    """The dialog's message comes to read `text`. A new choice replaces the message shown for the
+    last one a moment after the chooser closes, so reading it at once may still give the old one."""
+    message = expect(page.locator(f"{DIALOG} [role=alert] p"))
+    if whole:
+        message.to_have_text(text)
+    else:
+        message.to_contain_text(text)
 
 
 def outcomes(page, count: int) -> list[dict]:
@@ -119,9 +125,9 @@ def test_numbers_and_booleans_given_as_strings(host_page, files):
     page = host_page.page
     start_pick(page, "pickAndStore", {"maxFiles": "2", "maxSize": "2048", "multiple": "true"}, {})
     choose_files(page, [files["small"], files["other"], files["third"]])
-    assert alert_text(page) == LOCALE["error.max_files"]["other"].format(count=2, chosen=3)
+    alert_says(page, LOCALE["error.max_files"]["other"].format(count=2, chosen=3))
     choose_files(page, [files["small"], files["big"]])
-    assert alert_text(page) == LOCALE["error.max_size"]["one"].format(names="big.png", limit="2 KB")
+    alert_says(page, LOCALE["error.max_size"]["one"].format(names="big.png", limit="2 KB"))
     choose_files(page, [files["small"], files["other"]])
     result = host_page.outcome()
     assert [b["filename"] for b in result["value"]] == ["small.png", "other.png"]
@@ -135,7 +141,7 @@ def test_mimetypes_as_one_comma_separated_string(host_page, files, tmp_path):
     accept = page.locator(f"{DIALOG} input[type=file]").first.get_attribute("accept")
     assert accept == "image/png,text/plain"
     choose_files(page, [data])
-    assert alert_text(page) == LOCALE["error.type"]["one"].format(names="data.json", accepted="image/png,text/plain")
+    alert_says(page, LOCALE["error.type"]["one"].format(names="data.json", accepted="image/png,text/plain"))
     choose_files(page, [files["small"], files["notes"]])
     result = host_page.outcome()
     assert [(b["filename"], b["mimetype"]) for b in result["value"]] == [("small.png", "image/png"), ("notes.txt", "text/plain")]
@@ -201,7 +207,7 @@ def test_set_key_called_again_before_every_pick(host_page, files):
         last = outcomes(page, count)[-1]
         if key == "no-such-key":
             assert (last["kind"], last["value"]["code"]) == ("error", 403)
-            assert "no-such-key" in alert_text(page)
+            alert_says(page, "no-such-key", whole=False)
             page.locator(f"{DIALOG} .close").click()
             page.wait_for_selector(DIALOG, state="detached")
         else:
