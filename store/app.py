@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from .assets import asset_routes
 from .config import Config
 from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
+from .repair import repair, repair_held
 from .resumable import sweep
 from .sqlite_index import SQLiteIndex
 from .state import StoreState
@@ -32,9 +34,14 @@ EXPOSE_HEADERS = [
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    # Uploads that expired while no store process ran go before the first request comes.
+    # What a stopped store process left half done is put right, and uploads that expired while no
+    # store process ran go, before the first request comes.
+    held = await repair(app.state.store, time.time())
     await sweep(app.state.store, time.time())
+    later = asyncio.create_task(repair_held(app.state.store, held))
     yield
+    later.cancel()
+    await asyncio.wait([later])
     await app.state.store.index.close()
 
 

@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from .backends import check_options
+from .backends import check_key, check_options
 from .config import Config
 from .errors import bad_request
 from .keys import new_handle, safe_filename, storage_key
@@ -91,6 +91,7 @@ def destination(
     handle = new_handle()
     filename = safe_filename(options.filename)
     key = storage_key(options.path, handle, filename, multiple=options.multiple)
+    check_key(location, key)
     mimetype = checked_mimetype(options.mimetype or DEFAULT_MIMETYPE)
     app.check_file(mimetype, size)
     policy = check_policy(

@@ -33,6 +33,10 @@ class Index(Protocol):
 
     async def delete_upload(self, upload_id: str) -> None: ...
 
+    async def unfinished_uploads(self) -> list[UploadRecord]:
+        """Uploads not completed: what store.repair looks at when a store process starts."""
+        ...
+
     async def expired_uploads(self, now: float) -> list[UploadRecord]:
         """Uploads past their expiry that no request holds."""
         ...

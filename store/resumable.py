@@ -11,10 +11,12 @@ from typing import Any
 
 from . import store_request
 from .backends import PartialStore, storage_options
+from .crash import crash_point
 from .destination import Destination, checked_access, checked_region
 from .errors import StoreError, bad_request
 from .lease import Lease, leased
 from .records import FileRecord, UploadRecord
+from .repair import committed
 from .state import StoreState
 from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, UploadChecksum, check_room, parse_metadata
 
@@ -70,6 +72,7 @@ def new_upload(
 async def create(state: StoreState, upload: UploadRecord) -> None:
     store = partials(state, upload.location)
     await state.index.add_upload(upload)
+    crash_point("upload-recorded")
     try:
         await store.create(upload.id)
     except BaseException:
@@ -140,6 +143,8 @@ async def receive(
 async def complete(state: StoreState, upload: UploadRecord) -> tuple[UploadRecord, FileRecord]:
     """Store a whole upload's bytes at its key and record the file: only now is it visible."""
     store = partials(state, upload.location)
+    if not await store.exists(upload.id):
+        return await committed(state, upload)  # a store process stopped between its commit and its records
     size = await store.size(upload.id)
     if size != upload.length:
         raise StoreError(500, f"upload {upload.id!r} holds {size} bytes where its Upload-Length is {upload.length}")
@@ -150,8 +155,10 @@ async def complete(state: StoreState, upload: UploadRecord) -> tuple[UploadRecor
         upload.mimetype, upload.writeable, checked_access(options.access), checked_region(options.region),
     )
     await store.commit(upload.id, target.container, target.key, **storage_options(target))
+    crash_point("upload-committed")
     record = target.record(upload.length, digest.hexdigest())
     await state.index.add_file(record)
+    crash_point("file-recorded")
     upload = replace(upload, completed=True, expires=time.time() + state.config.upload_expiry)
     await state.index.save_upload(upload)
     state.running.digests.pop(upload.id, None)
