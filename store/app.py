@@ -36,7 +36,7 @@ EXPOSE_HEADERS = [
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # What a stopped store process left half done is put right, and uploads that expired while no
     # store process ran go, before the first request comes.
-    held = await repair(app.state.store, time.time())
+    held = await repair(app.state.store)
     await sweep(app.state.store, time.time())
     later = asyncio.create_task(repair_held(app.state.store, held))
     yield

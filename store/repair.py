@@ -120,15 +120,22 @@ async def _drop_unknown(state: StoreState, before: float) -> None:
                 log.warning("location %s: removed the bytes of upload %s, which the index does not know", name, upload_id)
 
 
-async def repair(state: StoreState, started: float) -> list[str]:
-    """Put right what stopped processes left (see the module's text); `started` is when this process
-    started. The ids of the uploads still held by a lease, to try again once it has run out."""
+async def clear_leftovers(state: StoreState) -> None:
+    """What whole-file writes of stopped processes left: at start, and with every sweep of expired
+    uploads (one listing per location), for processes that stopped since."""
     for name, backend in state.backends.items():
         try:
-            for left in await backend.clear_leftovers(started, state.config.upload_expiry):
+            for left in await backend.clear_leftovers(state.running.started, state.config.upload_expiry):
                 log.warning("location %s: removed %s, left by a store process that stopped", name, left)
         except StoreError as exc:
             log.warning("location %s: leftovers not cleared: %s", name, exc.message)
+
+
+async def repair(state: StoreState) -> list[str]:
+    """Put right what stopped processes left (see the module's text), when this process starts. The
+    ids of the uploads still held by a lease, to try again once it has run out."""
+    started = state.running.started
+    await clear_leftovers(state)
     held = [upload.id for upload in await state.index.unfinished_uploads() if not await _settle(state, upload.id)]
     try:
         await _drop_unknown(state, started - state.config.upload_expiry)

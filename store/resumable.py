@@ -16,7 +16,7 @@ from .destination import Destination, checked_access, checked_region
 from .errors import StoreError, bad_request
 from .lease import Lease, leased
 from .records import FileRecord, UploadRecord
-from .repair import committed
+from .repair import clear_leftovers, committed
 from .state import StoreState
 from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, UploadChecksum, check_room, parse_metadata
 
@@ -221,6 +221,7 @@ async def sweep(state: StoreState, now: float) -> None:
     state.running.last_sweep = now
     for upload in await state.index.expired_uploads(now):
         await expire(state, upload)
+    await clear_leftovers(state)
 
 
 async def sweep_if_due(state: StoreState, now: float) -> None:

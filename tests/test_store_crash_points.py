@@ -177,6 +177,20 @@ def test_a_temporary_file_of_a_running_process_is_kept(run):
     assert not dead.exists()
 
 
+def test_the_periodic_sweep_removes_what_a_process_that_stopped_since_left(run):
+    """Another store process on the same data folder, killed while this one runs: its temporary
+    file goes with the next sweep (here due a second after the last: upload_expiry is 1)."""
+    store = run(env={"PICKSTORE__store__upload_expiry": "1"})
+    incoming = store.data_dir / "files" / ".incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    dead = incoming / f"999999999-{uuid.uuid4().hex}"
+    dead.write_bytes(b"left behind")
+    os.utime(dead, (time.time() - 3600, time.time() - 3600))  # written before this store started
+    time.sleep(1.5)
+    assert create(store, 10).status_code == 201  # a creation runs the sweep when one is due
+    assert not dead.exists()
+
+
 # --- tus uploads on local disk ---------------------------------------------------------------------
 
 

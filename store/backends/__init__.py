@@ -99,9 +99,9 @@ class Backend(Protocol):
     async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
         """Remove what whole-file writes left behind that no running store process will finish (a
         process killed before its commit), and name it: on local disk, temporary files written
-        before `started` by a process no longer running; on S3, multipart uploads begun more than
-        `expiry` seconds before `started` (S3 does not say which process began one); on Azure
-        nothing (uncommitted blocks are never read, and Azure drops them by itself)."""
+        before `started` (when this store process started) by a process no longer running; on S3,
+        multipart uploads begun more than `expiry` seconds ago (S3 does not say which process began
+        one); on Azure nothing (uncommitted blocks are never read, and Azure drops them by itself)."""
         ...
 
 

@@ -10,6 +10,7 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -208,8 +209,8 @@ class S3Backend:
 
     async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
         """Abort the multipart uploads of the location's buckets begun more than `expiry` seconds
-        before `started`: a whole file's writer that never committed (its process was killed)."""
-        return await anyio.to_thread.run_sync(self._abort_stale, started - expiry)
+        ago: a whole file's writer that never committed (its process was killed)."""
+        return await anyio.to_thread.run_sync(self._abort_stale, time.time() - expiry)
 
     def _abort_stale(self, before: float) -> list[str]:
         aborted: list[str] = []
