@@ -85,7 +85,8 @@ async def committed(state: StoreState, upload: UploadRecord) -> tuple[UploadReco
 
 
 async def _settle(state: StoreState, upload_id: str) -> bool:
-    """Put one unfinished upload right; False when a request (or a stopped process) holds it."""
+    """Put one unfinished upload right; False when a request (or a stopped process) holds it.
+    StoreErrors of 500 and more (the storage down) are the caller's."""
     try:
         async with leased(state.locks, upload_id):
             upload = await state.index.get_upload(upload_id)
@@ -105,42 +106,57 @@ async def _settle(state: StoreState, upload_id: str) -> bool:
     except StoreError as exc:
         if exc.code == LOCKED:
             return False
+        if exc.code >= 500:
+            raise
         log.warning("upload %s: not repaired: %s", upload_id, exc.message)
     return True
 
 
-async def _drop_unknown(state: StoreState, before: float) -> None:
-    for name, backend in state.backends.items():
-        store = backend.partials
-        if store is None:
-            continue
+async def _drop_unknown(state: StoreState, location: str, before: float) -> None:
+    store = state.backends[location].partials
+    if store is not None:
         for upload_id in await store.upload_ids(before):
             if await state.index.get_upload(upload_id) is None:
                 await store.delete(upload_id)
-                log.warning("location %s: removed the bytes of upload %s, which the index does not know", name, upload_id)
+                log.warning("location %s: removed the bytes of upload %s, which the index does not know", location,
+                            upload_id)
 
 
-async def clear_leftovers(state: StoreState) -> None:
+async def clear_leftovers(state: StoreState) -> set[str]:
     """What whole-file writes of stopped processes left: at start, and with every sweep of expired
-    uploads (one listing per location), for processes that stopped since."""
+    uploads (one listing per location), for processes that stopped since. The locations whose
+    storage failed."""
+    failed = set()
     for name, backend in state.backends.items():
         try:
             for left in await backend.clear_leftovers(state.running.started, state.config.upload_expiry):
                 log.warning("location %s: removed %s, left by a store process that stopped", name, left)
         except StoreError as exc:
             log.warning("location %s: leftovers not cleared: %s", name, exc.message)
+            failed.add(name)
+    return failed
 
 
 async def repair(state: StoreState) -> list[str]:
     """Put right what stopped processes left (see the module's text), when this process starts. The
-    ids of the uploads still held by a lease, to try again once it has run out."""
-    started = state.running.started
-    await clear_leftovers(state)
-    held = [upload.id for upload in await state.index.unfinished_uploads() if not await _settle(state, upload.id)]
-    try:
-        await _drop_unknown(state, started - state.config.upload_expiry)
-    except StoreError as exc:
-        log.warning("uploads the index does not know not cleared: %s", exc.message)
+    ids of the uploads still held by a lease, to try again once it has run out. A location whose
+    storage fails is left for the next start, after one try: the store starts with it down."""
+    failed = await clear_leftovers(state)
+    held = []
+    for upload in await state.index.unfinished_uploads():
+        if upload.location in failed:
+            continue
+        try:
+            if not await _settle(state, upload.id):
+                held.append(upload.id)
+        except StoreError as exc:
+            log.warning("location %s: uploads not repaired: %s", upload.location, exc.message)
+            failed.add(upload.location)
+    for location in state.backends.keys() - failed:
+        try:
+            await _drop_unknown(state, location, state.running.started - state.config.upload_expiry)
+        except StoreError as exc:
+            log.warning("location %s: uploads the index does not know not cleared: %s", location, exc.message)
     return held
 
 
@@ -150,4 +166,11 @@ async def repair_held(state: StoreState, held: list[str]) -> None:
         if not held:
             return
         await asyncio.sleep(LEASE_SECONDS + 1)
-        held = [upload_id for upload_id in held if not await _settle(state, upload_id)]
+        still = []
+        for upload_id in held:
+            try:
+                if not await _settle(state, upload_id):
+                    still.append(upload_id)
+            except StoreError as exc:
+                log.warning("upload %s: not repaired: %s", upload_id, exc.message)
+        held = still
