@@ -82,7 +82,14 @@ def _move_into_place(temp: Path, target: Path, stale: Path | None = None) -> Non
     other access: it goes, as a file stored again at a key replaces what was there."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except FileNotFoundError:
+            if not temp.exists():
+                raise
+            # A removal took the folder away, empty, between the two steps: make it again.
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, target)
     except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
         raise StoreError(409, "the path clashes with a file or folder already stored there") from exc
     if stale is not None:
