@@ -238,6 +238,40 @@ def test_a_tus_creation_whose_body_is_refused_gives_its_key_back(store, client):
     assert claims_at(store, key) == []
     assert stored(client, b"after", path=key)["key"] == key
 
+def test_a_final_upload_at_a_taken_key_is_refused_and_keeps_its_parts(store, client):
+    official = stored(client, b"official")
+    urls = []
+    for part in (b"DEF", b"ACED"):
+        created = client.post("/api/upload", headers={
+            **TUS, "Upload-Length": str(len(part)), "Upload-Concat": "partial",
+            "Upload-Metadata": metadata(apikey="demo", filename="f.txt"),
+        })
+        assert created.status_code == 201, created.text
+        assert tus_patch(client, created.headers["location"], 0, part).status_code == 204
+        urls.append(created.headers["location"])
+    refused = client.post("/api/upload", headers={
+        **TUS, "Upload-Concat": "final;" + " ".join(urls),
+        "Upload-Metadata": metadata(apikey="demo", filename="f.txt", path=official["key"]),
+    })
+    refused_as_taken(refused, official["key"])
+    assert [client.head(url, headers=TUS).status_code for url in urls] == [200, 200]
+    assert client.get(f"/api/file/{official['handle']}").content == b"official"
+    assert records_at(store, official["key"]) == [(official["handle"], 8)]
+
+
+def test_an_expired_upload_gives_its_key_back_and_cannot_take_it_again(tmp_path: Path):
+    with run_store(tmp_path, env={"PICKSTORE__store__upload_expiry": "1"}) as short, \
+            httpx.Client(base_url=short.url, timeout=30) as own:
+        key = unique()
+        created = tus_create(own, 5, path=key)
+        assert created.status_code == 201, created.text
+        refused_as_taken(post(own, b"early", path=key), key)
+        time.sleep(1.2)  # the upload expires, and nothing has swept it yet
+        later = stored(own, b"later", path=key)
+        assert tus_patch(own, created.headers["location"], 0, b"stale").status_code in (404, 410)
+        assert own.get(f"/api/file/{later['handle']}").content == b"later"
+        assert records_at(short, key) == [(later["handle"], 5)]
+
 
 # --- an overwrite by a sender that may write the file --------------------------------------------------
 
