@@ -19,7 +19,8 @@ import httpx
 import pytest
 
 from harness.inthread import run_async
-from harness.store_process import PUBLIC_LOCAL, Store, run_store, secure_policy
+from harness.moto import Moto
+from harness.store_process import PUBLIC_LOCAL, TEST_CONFIG, Store, run_store, secure_policy
 from store.policy import make_policy, signed
 from store.records import FileRecord, UploadRecord
 from store.sqlite_index import SQLiteIndex
@@ -271,6 +272,31 @@ def test_an_expired_upload_gives_its_key_back_and_cannot_take_it_again(tmp_path:
         assert tus_patch(own, created.headers["location"], 0, b"stale").status_code in (404, 410)
         assert own.get(f"/api/file/{later['handle']}").content == b"later"
         assert records_at(short, key) == [(later["handle"], 5)]
+
+S3_LOCATION = """
+[locations.S3]
+backend = "s3"
+{settings}
+containers = ["{bucket}"]
+"""
+
+
+def test_on_s3_a_store_at_a_taken_key_never_reaches_the_object(moto: Moto, tmp_path: Path):
+    """S3 puts at commit, and a put replaces: the key is refused before any byte is sent to S3."""
+    bucket = f"taken-{uuid.uuid4().hex[:12]}"
+    moto.client().create_bucket(Bucket=bucket)
+    settings = "\n".join(f'{name} = "{value}"' for name, value in moto.settings().items())
+    config = TEST_CONFIG + S3_LOCATION.format(settings=settings, bucket=bucket)
+    with run_store(tmp_path, config) as s3, httpx.Client(base_url=s3.url, timeout=30) as own:
+        first = own.post("/api/store/S3", params={"key": "demo", "filename": "f.txt", "path": "logo.png"},
+                         content=b"official")
+        assert first.status_code == 200, first.text
+        again = own.post("/api/store/S3", params={"key": "demo", "filename": "f.txt", "path": "logo.png"},
+                         content=b"DEFACED")
+        refused_as_taken(again, "logo.png")
+        refused_as_taken(tus_create(own, 7, b"DEFACED", location="S3", path="logo.png"), "logo.png")
+        assert moto.client().get_object(Bucket=bucket, Key="logo.png")["Body"].read() == b"official"
+        assert own.get(f"/api/file/{first.json()['handle']}").content == b"official"
 
 
 # --- an overwrite by a sender that may write the file --------------------------------------------------
