@@ -87,27 +87,7 @@ class SQLiteIndex:
         """Run the statements as one transaction; the number of rows the last one changed."""
         if len(statements) == 1:
             return self._db.execute(*statements[0]).rowcount
-        changed = 0
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in statements:
-                changed = self._db.execute(*statement).rowcount
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
-        return changed
-
-    def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        return self._db.execute(sql, params).fetchall()
-
-    def _close(self) -> None:
-        self._db.close()
-
-    async def _run(self, call: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._thread, call, *args)
-
-    # --- files -----------------------------------------------------------------------------------
+        return self._transaction(lambda: [self._db.execute(*statement).rowcount for statement in statements][-1])
 
     def _transaction(self, work: Callable[[], T]) -> T:
         """`work` as one transaction that no other store process's write can interleave."""
@@ -119,6 +99,17 @@ class SQLiteIndex:
             raise
         self._db.execute("COMMIT")
         return result
+
+    def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return self._db.execute(sql, params).fetchall()
+
+    def _close(self) -> None:
+        self._db.close()
+
+    async def _run(self, call: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, call, *args)
+
+    # --- files -----------------------------------------------------------------------------------
 
     def _other_file(self, place: Sequence[str], handle: str) -> bool:
         return bool(self._fetch(
