@@ -1,15 +1,17 @@
 """Where a new file goes and whether its sender may put it there: a StoreRequest checked before any
-byte is accepted, and the FileRecord made once the file is whole; one for every upload route."""
+byte is accepted, the key claimed so that no other file's bytes are touched, and the FileRecord made
+once the file is whole; one for every upload route."""
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .backends import check_key, check_options
 from .config import Config
-from .errors import bad_request
+from .errors import StoreError, bad_request
+from .index import Index
 from .keys import new_handle, safe_filename, storage_key
 from .policy import Policy
 from .policy import check as check_policy
@@ -102,3 +104,51 @@ def destination(
     check_options(location, public=public, region=region)
     target = Destination(app.key, location.name, container, handle, filename, key, mimetype, writeable, public, region)
     return target, policy
+
+
+def key_taken(key: str) -> StoreError:
+    """409 for a store at a key that another file, or another upload under way, holds."""
+    return StoreError(
+        409,
+        f"key {key!r} is taken: another file is stored there or being uploaded to it, and a store never "
+        "replaces one; store at another path, or overwrite that file with POST /api/file/{handle} "
+        "(or a store whose policy allows 'write' for its handle)",
+    )
+
+
+async def at_taken_key(
+    index: Index, config: Config, target: Destination, options: StoreRequest, *, now: float
+) -> Destination:
+    """The destination as the file at its key allows: a free key as it was; a key another file
+    holds, StoreError 409, whatever app stored that file, unless the sender may write that very
+    file (same app, a policy allowing `write` that names its handle): then the upload overwrites
+    that record, as POST /api/file/{handle} does (same handle and filename, stored as it was)."""
+    record = await index.find_file(target.location, target.container, target.key)
+    if record is None:
+        return target
+    if record.app_key != target.app_key or not options.policy:
+        raise key_taken(target.key)
+    try:
+        policy = check_policy(
+            config.apps[record.app_key], options.policy, options.signature, call="write", now=now,
+            handle=record.handle, path=record.key, container=record.container,
+        )
+    except StoreError:
+        raise key_taken(target.key) from None
+    if policy is None or policy.handle != record.handle:
+        raise key_taken(target.key)
+    mimetype = target.mimetype if options.mimetype else record.mimetype
+    return replace(
+        target, handle=record.handle, filename=record.filename, mimetype=mimetype, writeable=True,
+        public=record.public, region=record.region,
+    )
+
+
+async def claim(index: Index, target: Destination, owner: str, *, until: float, now: float) -> None:
+    """Reserve the destination's key for `owner` (an upload id, or the handle of a whole-file
+    store) until the file is recorded there: StoreError 409 when another file or upload has it.
+    Called before any byte is accepted and again just before the bytes are put in place."""
+    if not await index.claim_key(
+        target.location, target.container, target.key, owner=owner, handle=target.handle, until=until, now=now
+    ):
+        raise key_taken(target.key)

@@ -10,9 +10,10 @@ from .records import FileRecord, UploadRecord
 
 
 class Index(Protocol):
-    async def add_file(self, record: FileRecord) -> None:
-        """Record a stored file. A file stored at a key replaces what was there: older records of
-        that key go, else their handles would serve the new bytes under the old size and checksum."""
+    async def add_file(self, record: FileRecord) -> bool:
+        """Record a stored file, or update the record of the same handle (an overwrite), and end
+        the claims on its key. Never replaces another record: False, and nothing changes, when
+        another handle holds the key."""
         ...
 
     async def get_file(self, handle: str) -> FileRecord | None: ...
@@ -22,6 +23,20 @@ class Index(Protocol):
         ...
 
     async def delete_file(self, handle: str) -> None: ...
+
+    async def claim_key(
+        self, location: str, container: str, key: str, *, owner: str, handle: str, until: float, now: float
+    ) -> bool:
+        """Reserve a key for one new file before any of its bytes go there, atomically: True when
+        the key is free or already `owner`'s (then its claim lasts until `until`), or when the file
+        recorded there is `handle` (the upload overwrites that record). False when another file or
+        a live claim of another owner has it. A claim lives until `until`, or while the upload
+        named `owner` has not expired; add_file and release_key end it."""
+        ...
+
+    async def release_key(self, location: str, container: str, key: str, owner: str) -> None:
+        """End `owner`'s claim on a key (its upload failed or went)."""
+        ...
 
     async def add_upload(self, upload: UploadRecord) -> None: ...
 

@@ -23,7 +23,7 @@ from dataclasses import replace
 
 from . import store_request
 from .backends import storage_options
-from .destination import Destination, checked_access, checked_region
+from .destination import Destination, checked_access, checked_region, key_taken
 from .errors import StoreError, not_found
 from .lease import LEASE_SECONDS, leased
 from .records import FileRecord, UploadRecord
@@ -62,21 +62,32 @@ async def _stored(state: StoreState, target: Destination, length: int) -> tuple[
     return size, digest.hexdigest()
 
 
+async def _remove(state: StoreState, upload: UploadRecord) -> None:
+    """An upload whose bytes are gone: its state goes, and its claim on its key."""
+    await state.index.delete_upload(upload.id)
+    if upload.key:
+        await state.index.release_key(upload.location, upload.container, upload.key, upload.id)
+    state.running.digests.pop(upload.id, None)
+
+
 async def committed(state: StoreState, upload: UploadRecord) -> tuple[UploadRecord, FileRecord]:
     """Complete an upload whose bytes are no longer where uploads grow: they were committed to its
-    key, and the process stopped before recording the file, or before marking the upload completed.
-    Called holding the upload's lease. Removes the upload (404) when its key holds other bytes."""
+    key, and the process stopped before recording the file (or its overwrite), or before marking the
+    upload completed. Called holding the upload's lease. Removes the upload (404) when its key holds
+    other bytes, or none."""
+    target = upload_target(upload)
     record = await state.index.get_file(upload.handle)
-    if record is None:
-        target = upload_target(upload)
-        stored = await _stored(state, target, upload.length)
-        if stored is None or stored[0] != upload.length:
-            await state.index.delete_upload(upload.id)
-            state.running.digests.pop(upload.id, None)
-            raise not_found(f"upload {upload.id!r}: its bytes are lost (a store process stopped while storing "
-                            "them): send the file again")
+    if record is not None:  # an overwrite, or a file recorded before the process stopped: stored as it is
+        target = replace(target, public=record.public, region=record.region)
+    stored = await _stored(state, target, upload.length)
+    if stored is None or stored[0] != upload.length:
+        await _remove(state, upload)
+        raise not_found(f"upload {upload.id!r}: its bytes are lost (a store process stopped while storing "
+                        "them): send the file again")
+    if record is None or (record.size, record.sha256) != stored:
         record = target.record(*stored)
-        await state.index.add_file(record)
+        if not await state.index.add_file(record):
+            raise key_taken(target.key)
         log.warning("upload %s: recorded its file %s, stored before a store process stopped", upload.id, record.handle)
     upload = replace(upload, completed=True, expires=time.time() + state.config.upload_expiry)
     await state.index.save_upload(upload)
@@ -101,7 +112,7 @@ async def _settle(state: StoreState, upload_id: str) -> bool:
             elif upload.offset == 0:
                 await store.create(upload.id)  # stopped between its record and its bytes
             else:
-                await state.index.delete_upload(upload.id)
+                await _remove(state, upload)
                 log.warning("upload %s: its bytes are gone, so it was removed", upload.id)
     except StoreError as exc:
         if exc.code == LOCKED:

@@ -12,7 +12,7 @@ from typing import Any
 from . import store_request
 from .backends import PartialStore, storage_options
 from .crash import crash_point
-from .destination import Destination, checked_access, checked_region
+from .destination import Destination, at_taken_key, checked_access, checked_region, claim, key_taken
 from .errors import StoreError, bad_request
 from .lease import Lease, leased
 from .records import FileRecord, UploadRecord
@@ -69,15 +69,45 @@ def new_upload(
     )
 
 
-async def create(state: StoreState, upload: UploadRecord) -> None:
+def _target(upload: UploadRecord) -> Destination:
+    """Where an upload's file goes, as its creation checked it and its metadata says."""
+    options = store_request.from_metadata(parse_metadata(upload.metadata))
+    return Destination(
+        upload.app_key, upload.location, upload.container, upload.handle, upload.filename, upload.key,
+        upload.mimetype, upload.writeable, checked_access(options.access), checked_region(options.region),
+    )
+
+
+async def create(state: StoreState, upload: UploadRecord) -> UploadRecord:
+    """Record a new upload and make room for its bytes. An upload of a file claims its key first
+    (StoreError 409 when another file or upload holds it), or, when its sender may write the file
+    stored there, becomes an overwrite of that file: the upload as created is returned."""
     store = partials(state, upload.location)
-    await state.index.add_upload(upload)
-    crash_point("upload-recorded")
+    if not upload.partial:
+        options = store_request.from_metadata(parse_metadata(upload.metadata))
+        target = await at_taken_key(state.index, state.config, _target(upload), options, now=upload.created)
+        upload = replace(
+            upload, handle=target.handle, filename=target.filename, mimetype=target.mimetype,
+            writeable=target.writeable,
+        )
+        await claim(state.index, target, upload.id, until=upload.expires, now=time.time())
     try:
-        await store.create(upload.id)
+        await state.index.add_upload(upload)
+        crash_point("upload-recorded")
+        try:
+            await store.create(upload.id)
+        except BaseException:
+            await state.index.delete_upload(upload.id)  # storage that refuses it leaves no upload behind
+            raise
     except BaseException:
-        await state.index.delete_upload(upload.id)  # storage that refuses it leaves no upload behind
+        await _release(state, upload)
         raise
+    return upload
+
+
+async def _release(state: StoreState, upload: UploadRecord) -> None:
+    if upload.key:
+        await state.index.release_key(upload.location, upload.container, upload.key, upload.id)
 
 
 async def _digest(state: StoreState, store: PartialStore, upload: UploadRecord) -> Any:
@@ -149,15 +179,19 @@ async def complete(state: StoreState, upload: UploadRecord) -> tuple[UploadRecor
     if size != upload.length:
         raise StoreError(500, f"upload {upload.id!r} holds {size} bytes where its Upload-Length is {upload.length}")
     digest = await _digest(state, store, upload)
-    options = store_request.from_metadata(parse_metadata(upload.metadata))
-    target = Destination(
-        upload.app_key, upload.location, upload.container, upload.handle, upload.filename, upload.key,
-        upload.mimetype, upload.writeable, checked_access(options.access), checked_region(options.region),
-    )
+    target = _target(upload)
+    stored = await state.index.find_file(target.location, target.container, target.key)
+    if stored is not None and stored.handle == target.handle:  # an overwrite: stored as the file was
+        target = replace(target, public=stored.public, region=stored.region)
+    # Claimed again, now that the bytes are about to go to the key: an upload whose claim lapsed
+    # (it expired) while another file took the key is refused, and that file's bytes are untouched.
+    now = time.time()
+    await claim(state.index, target, upload.id, until=now + state.config.upload_expiry, now=now)
     await store.commit(upload.id, target.container, target.key, **storage_options(target))
     crash_point("upload-committed")
     record = target.record(upload.length, digest.hexdigest())
-    await state.index.add_file(record)
+    if not await state.index.add_file(record):
+        raise key_taken(target.key)
     crash_point("file-recorded")
     upload = replace(upload, completed=True, expires=time.time() + state.config.upload_expiry)
     await state.index.save_upload(upload)
@@ -202,6 +236,7 @@ async def terminate(state: StoreState, upload: UploadRecord) -> None:
     if not upload.completed or upload.partial:
         await partials(state, upload.location).delete(upload.id)
     await state.index.delete_upload(upload.id)
+    await _release(state, upload)  # its claim on the key, if it still has one
     state.running.digests.pop(upload.id, None)
 
 

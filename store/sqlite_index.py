@@ -53,8 +53,13 @@ class SQLiteIndex:
             f"{', '.join(f'{name} {kind}' for name, kind in _ADDED_COLUMNS.items())})"
         )
         self._add_columns("files", _ADDED_COLUMNS)
-        # Files are found by their key too: when a new file replaces one, and by public URL.
+        # Files are found by their key too: when a new file would go there, and by public URL.
         self._db.execute("CREATE INDEX IF NOT EXISTS files_by_key ON files (location, container, key)")
+        # Keys reserved by uploads under way: one owner per key (see Index.claim_key).
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS claims (location TEXT NOT NULL, container TEXT NOT NULL, key TEXT NOT NULL,"
+            " owner TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (location, container, key))"
+        )
         # lock_token/lock_until: a lease held by the one request that may change the upload.
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS uploads ("
@@ -82,16 +87,18 @@ class SQLiteIndex:
         """Run the statements as one transaction; the number of rows the last one changed."""
         if len(statements) == 1:
             return self._db.execute(*statements[0]).rowcount
-        changed = 0
+        return self._transaction(lambda: [self._db.execute(*statement).rowcount for statement in statements][-1])
+
+    def _transaction(self, work: Callable[[], T]) -> T:
+        """`work` as one transaction that no other store process's write can interleave."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            for statement in statements:
-                changed = self._db.execute(*statement).rowcount
+            result = work()
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
-        return changed
+        return result
 
     def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         return self._db.execute(sql, params).fetchall()
@@ -104,15 +111,57 @@ class SQLiteIndex:
 
     # --- files -----------------------------------------------------------------------------------
 
-    async def add_file(self, record: FileRecord) -> None:
+    def _other_file(self, place: Sequence[str], handle: str) -> bool:
+        return bool(self._fetch(
+            "SELECT 1 FROM files WHERE location = ? AND container = ? AND key = ? AND handle != ?", [*place, handle]
+        ))
+
+    def _put_file(self, record: FileRecord) -> bool:
+        place = (record.location, record.container, record.key)
+        if self._other_file(place, record.handle):
+            return False
         values = asdict(record)
-        await self._run(
-            self._execute,
-            ("DELETE FROM files WHERE location = ? AND container = ? AND key = ?",
-             (record.location, record.container, record.key)),
-            (f"INSERT INTO files ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})",
-             [values[c] for c in _COLUMNS]),
+        self._db.execute("DELETE FROM files WHERE handle = ?", (record.handle,))
+        self._db.execute(
+            f"INSERT INTO files ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' for _ in _COLUMNS)})",
+            [values[c] for c in _COLUMNS],
         )
+        self._db.execute("DELETE FROM claims WHERE location = ? AND container = ? AND key = ?", place)
+        return True
+
+    def _claim(self, place: Sequence[str], owner: str, handle: str, until: float, now: float) -> bool:
+        recorded = self._fetch("SELECT handle FROM files WHERE location = ? AND container = ? AND key = ?", place)
+        if recorded:
+            return any(row[0] == handle for row in recorded)
+        # A claim ends at its time, or with its upload's expiry when an upload holds it.
+        self._db.execute(
+            "DELETE FROM claims WHERE location = ? AND container = ? AND key = ? AND owner != ? AND until <= ?"
+            " AND owner NOT IN (SELECT id FROM uploads WHERE expires > ?)",
+            [*place, owner, now, now],
+        )
+        self._db.execute(
+            "INSERT INTO claims (location, container, key, owner, until) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (location, container, key) DO UPDATE SET until = MAX(until, excluded.until)"
+            " WHERE owner = excluded.owner",
+            [*place, owner, until],
+        )
+        held = self._fetch("SELECT owner FROM claims WHERE location = ? AND container = ? AND key = ?", place)
+        return bool(held) and held[0][0] == owner
+
+    async def add_file(self, record: FileRecord) -> bool:
+        return await self._run(self._transaction, lambda: self._put_file(record))
+
+    async def claim_key(
+        self, location: str, container: str, key: str, *, owner: str, handle: str, until: float, now: float
+    ) -> bool:
+        place = (location, container, key)
+        return await self._run(self._transaction, lambda: self._claim(place, owner, handle, until, now))
+
+    async def release_key(self, location: str, container: str, key: str, owner: str) -> None:
+        await self._run(self._execute, (
+            "DELETE FROM claims WHERE location = ? AND container = ? AND key = ? AND owner = ?",
+            (location, container, key, owner),
+        ))
 
     async def get_file(self, handle: str) -> FileRecord | None:
         return await self._file("handle = ?", handle)

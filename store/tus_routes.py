@@ -179,7 +179,7 @@ async def create_upload(request: Request) -> Response:
         target=target, now=now, expiry=config.upload_expiry,
     )
     checksum = parse_checksum(headers.get("upload-checksum"))
-    await resumable.create(state, upload)
+    upload = await resumable.create(state, upload)
     record = None
     try:
         async with leased(state.locks, upload.id) as lease:
@@ -214,7 +214,7 @@ async def _create_final(
             new_upload_id(), app_key=app.key, location=target.location, length=length, metadata=metadata,
             concat=concat_header, target=target, now=now, expiry=config.upload_expiry,
         )
-        await resumable.create(state, final)
+        final = await resumable.create(state, final)
         async with leased(state.locks, final.id):
             final, record = await resumable.join(state, final, parts)
     return _answer(state, request, final, record, _created_headers(state, request, final), created=True)

@@ -242,6 +242,32 @@ def upload_id_of(url: str) -> str:
     return url.rsplit("/", 1)[1]
 
 
+def test_a_tus_overwrite_killed_between_its_commit_and_its_record_records_the_new_bytes(run):
+    store = run()
+    first = b"the first bytes"
+    response = httpx.post(f"{store.url}/api/store", params={"key": "demo", "filename": "o.bin", "path": "over/o.bin"},
+                          content=first)
+    assert response.status_code == 200, response.text
+    handle = response.json()["handle"]
+    store.stop()
+    run(crash="upload-committed")
+    security = signed(make_policy(expiry=time.time() + 600, call=["store", "write"], handle=handle), SECRET)
+    data = os.urandom(MIB + 3)
+    response = create(store, len(data), None, path="over/o.bin", **security)
+    assert response.status_code == 201, response.text
+    url = response.headers["location"]
+    killed(store, lambda: patch(url, 0, data))
+    run()
+    answer = until_free(lambda: httpx.get(url, headers=TUS, timeout=60))
+    assert answer.status_code == 200, answer.text
+    blob = answer.json()
+    assert blob["handle"] == handle
+    assert blob["size"] == len(data) and blob["sha256"] == sha256(data)
+    assert file_bytes(store, handle) == data
+    assert records(store) == [(handle, "over/o.bin", len(data), sha256(data))]
+    assert temporary(store) == []
+
+
 def test_an_upload_killed_between_its_record_and_its_completion_is_completed_by_the_restarted_store(run):
     store = run(crash="file-recorded")
     data = os.urandom(MIB + 1)

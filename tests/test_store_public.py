@@ -117,16 +117,15 @@ def test_an_overwrite_keeps_a_public_file_public(store, client):
     assert (meta["access"], meta["publicUrl"], meta["size"]) == ("public", blob["publicUrl"], 6)
 
 
-def test_a_file_stored_again_at_a_key_with_the_other_access_replaces_the_first(store, client):
+def test_a_file_stored_again_at_a_key_with_the_other_access_is_refused_and_both_stay_apart(store, client):
     public = post(client, b"open", access="public", path="avatars/replaced.png").json()
-    private = post(client, b"closed", path="avatars/replaced.png").json()
-    assert not public_file(store, "avatars/replaced.png").exists()
-    assert httpx.get(public["publicUrl"]).status_code == 404
-    assert private_file(store, "avatars/replaced.png").read_bytes() == b"closed"
-    again = post(client, b"open again", access="public", path="avatars/replaced.png").json()
+    assert post(client, b"closed", path="avatars/replaced.png").status_code == 409
     assert not private_file(store, "avatars/replaced.png").exists()
-    assert client.get(f"/api/file/{private['handle']}").status_code == 404
-    assert httpx.get(again["publicUrl"]).content == b"open again"
+    assert httpx.get(public["publicUrl"]).content == b"open"
+    private = post(client, b"closed", path="avatars/private.png").json()
+    assert post(client, b"open again", access="public", path="avatars/private.png").status_code == 409
+    assert not public_file(store, "avatars/private.png").exists()
+    assert client.get(f"/api/file/{private['handle']}").content == b"closed"
 
 
 def test_removing_a_public_file_removes_it_from_its_public_url(store, client):

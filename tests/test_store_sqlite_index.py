@@ -19,15 +19,18 @@ UPLOAD = UploadRecord(
 )
 
 
-def test_a_file_stored_again_at_its_key_replaces_the_older_record(tmp_path):
+def test_a_file_at_a_taken_key_is_refused_and_the_same_handle_is_updated(tmp_path):
     async def run(index: SQLiteIndex) -> None:
-        await index.add_file(FILE)
-        newer = replace(FILE, handle="h2", size=5, sha256="y" * 64, public=True, region="eu-west-1")
-        await index.add_file(newer)
-        assert await index.get_file("h1") is None
-        assert await index.get_file("h2") == newer
-        assert await index.find_file("local", "files", "docs/a.txt") == newer
-        await index.delete_file("h2")
+        assert await index.add_file(FILE)
+        other = replace(FILE, handle="h2", size=5, sha256="y" * 64)
+        assert not await index.add_file(other)
+        assert await index.get_file("h2") is None
+        assert await index.find_file("local", "files", "docs/a.txt") == FILE
+        updated = replace(FILE, size=5, sha256="y" * 64, public=True, region="eu-west-1")
+        assert await index.add_file(updated)
+        assert await index.get_file("h1") == updated
+        assert await index.find_file("local", "files", "docs/a.txt") == updated
+        await index.delete_file("h1")
         assert await index.find_file("local", "files", "docs/a.txt") is None
 
     with_index(tmp_path, run)
