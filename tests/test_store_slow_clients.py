@@ -314,17 +314,18 @@ def test_slow_connections_under_a_low_descriptor_limit_are_cut_and_honest_upload
             sock.sendall(b"x" * 100)
             slow.append(sock)
         time.sleep(0.5)
-        answers: list[int] = []
+        answers: list[int | str] = []
         started = time.monotonic()
         with httpx.Client(base_url=running.url, timeout=30) as client:
-            while time.monotonic() - started < 20:
+            while time.monotonic() - started < WINDOW + 10:
                 for sock in slow:
                     with contextlib.suppress(OSError):
-                        sock.sendall(b"x")  # 1 byte per round: far below the rate
+                        sock.sendall(b"x")  # a byte a round: far below the rate
                 try:
                     response = client.post("/api/store", params={"key": "demo", "filename": "honest.txt"}, content=b"honest")
-                except httpx.TransportError:
-                    answers.append(0)
+                except httpx.TransportError as exc:  # no descriptor left to take the connection
+                    answers.append(type(exc).__name__)
+                    time.sleep(0.05)
                     continue
                 answers.append(response.status_code)
                 if response.status_code == 200:
@@ -332,9 +333,58 @@ def test_slow_connections_under_a_low_descriptor_limit_are_cut_and_honest_upload
                 assert response.status_code == 503, response.text
                 assert response.headers["Retry-After"] == "10"
                 time.sleep(0.2)
-        assert answers[-1] == 200, answers
+            assert answers[-1] == 200, answers
+            assert client.get(response.json()["url"]).content == b"honest"
         assert 500 not in answers
         for sock in slow:
             sock.close()
         log = running.log.read_text(errors="replace")
         assert "Traceback" not in log, log[-3000:]
+        assert log.count("cut POST /api/store") >= 30
+
+
+def test_out_of_descriptors_is_503_with_retry_after_and_nothing_lost(tmp_path):
+    """Connections that are not cut (no minimum rate) take every descriptor but one: the honest
+    request gets the last one for its connection and none for its file."""
+    with store_process(tmp_path, env={**LIMITS, "PICKSTORE__store__min_body_rate": "0"}) as running, \
+            httpx.Client(base_url=running.url, timeout=30) as client:
+        assert running.process is not None
+        pid = running.process.pid
+        kept = client.post("/api/store", params={"key": "demo", "filename": "kept.txt"}, content=b"kept").json()
+        data = bytes(range(256)) * 8192  # 2 MiB
+        created = client.post("/api/upload", headers={
+            **TUS, "Upload-Length": str(len(data)), "Upload-Metadata": metadata(apikey="demo", filename="t.bin"),
+        })
+        url = created.headers["Location"]
+        tus_patch = {**TUS, "Content-Type": "application/offset+octet-stream"}
+        half = len(data) // 2
+        assert client.patch(url, content=data[:half], headers={**tus_patch, "Upload-Offset": "0"}).status_code == 204
+        client.close()  # its connection's descriptor too
+        limit = open_descriptors(pid) + 20
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
+        slow = []
+        while open_descriptors(pid) < limit - 1:
+            sock = socket.create_connection(("127.0.0.1", running.port), timeout=10)
+            sock.sendall(request_head("POST", "/api/store?key=demo&filename=slow.bin", **{"Content-Length": "1000000"}))
+            slow.append(sock)
+            time.sleep(0.02)
+        with httpx.Client(base_url=running.url, timeout=30) as honest:
+            refused = honest.post("/api/store", params={"key": "demo", "filename": "big.bin"}, content=data)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "10"
+        assert refused.json() == {"code": 503, "message": "the store is out of open files for the moment: try again in a while"}
+        with httpx.Client(base_url=running.url, timeout=30) as honest:
+            refused = honest.patch(url, content=data[half:], headers={**tus_patch, "Upload-Offset": str(half)})
+        assert refused.status_code == 503
+        for sock in slow:
+            sock.close()
+        time.sleep(0.5)
+        with httpx.Client(base_url=running.url, timeout=30) as after:
+            # Nothing stored before is lost, nothing half-stored appears, and the upload goes on.
+            assert after.get(kept["url"]).content == b"kept"
+            assert int(after.head(url, headers=TUS).headers["Upload-Offset"]) == half
+            done = after.patch(url, content=data[half:], headers={**tus_patch, "Upload-Offset": str(half)})
+            assert done.status_code == 200
+            assert after.get(done.json()["url"]).content == data
+        assert sorted(p.name for p in running.files_root().iterdir()) == sorted([kept["key"], done.json()["key"]])
+        assert "Too many open files" in running.log.read_text(errors="replace")  # the operator hears of it
