@@ -12,6 +12,7 @@ import logging
 from collections import deque
 from typing import Any
 
+from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -189,8 +190,10 @@ class _BodyMeter:
 
 class BodyRate:
     """Cuts a request whose body comes slower than `min_rate` bytes/s averaged over `window`
-    seconds of waiting for it: the app reads a disconnect (a tus upload keeps the bytes that came,
-    a whole file is not stored), and the client gets 408 on a connection that closes."""
+    seconds of waiting for it: the app reads a disconnect, and the connection closes after the
+    answer. A tus upload keeps the bytes that came, and its answer says the offset reached (and a
+    creation its Location), so that the client goes on from there; a whole file is not stored, and
+    the client gets 408."""
 
     def __init__(self, app: ASGIApp, min_rate: float, window: float) -> None:
         self.app = app
@@ -233,10 +236,10 @@ class BodyRate:
 
         async def checked_send(message: Message) -> None:
             nonlocal started
-            if cut:
-                return  # the app's answer to a disconnect: the client gets the 408 below instead
             if message["type"] == "http.response.start":
                 started = True
+                if cut:  # the rest of the body is not read: the connection cannot serve another request
+                    MutableHeaders(scope=message)["Connection"] = "close"
             await send(message)
 
         try:
@@ -244,12 +247,13 @@ class BodyRate:
         except Exception:
             if not cut:
                 raise
-        if cut and not started:
+        if cut:
             log.warning("cut %s %s: its body came slower than %g bytes/s", scope["method"], scope["path"], self.min_rate)
+        if cut and not started:
             answer = JSONResponse(
                 {"code": 408, "message": (
                     f"the request's body came slower than {self.min_rate:g} bytes/s over {self.window:g} s, and the"
-                    " store stopped reading it; an upload keeps the bytes that came: ask its offset and go on"
+                    " store stopped reading it: nothing was stored"
                 )},
                 status_code=408, headers={"Connection": "close"},
             )
