@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from harness.store_process import StoreProcess, secure_policy, store_process
+from store.config import ConnectionLimits, from_dict
 
 HEADER_TIMEOUT = 1.5
 KEEP_ALIVE = 1.0
@@ -416,3 +417,17 @@ def test_out_of_descriptors_is_503_with_retry_after_and_nothing_lost(tmp_path):
             assert after.get(done.json()["url"]).content == data
         assert sorted(p.name for p in running.files_root().iterdir()) == sorted([kept["key"], done.json()["key"]])
         assert "Too many open files" in running.log.read_text(errors="replace")  # the operator hears of it
+
+
+# --- the settings ---------------------------------------------------------------------------------
+
+
+def test_the_limits_default_and_refuse_nonsense():
+    assert from_dict({}).limits == ConnectionLimits(
+        header_timeout=10.0, keep_alive_timeout=5.0, max_header_size=65536, min_body_rate=1024.0, body_rate_window=30.0,
+    )
+    assert from_dict({"store": {"min_body_rate": 0, "header_timeout": 2}}).limits.min_body_rate == 0
+    for name, value in [("header_timeout", 0), ("max_header_size", 1.5), ("min_body_rate", -1),
+                        ("body_rate_window", "30"), ("keep_alive_timeout", True)]:
+        with pytest.raises(ValueError, match=name):
+            from_dict({"store": {name: value}})
