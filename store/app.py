@@ -17,6 +17,7 @@ from .assets import asset_routes
 from .config import Config
 from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
+from .guards import BodyRate, OutOfResources
 from .repair import repair, repair_held
 from .resumable import sweep
 from .sqlite_index import SQLiteIndex
@@ -70,7 +71,11 @@ def create_app(config: Config | None = None) -> Starlette:
             allow_headers=["*"],
             expose_headers=EXPOSE_HEADERS,
             max_age=600,
-        )
+        ),
+        # Inside CORS, so that pages can read their answers: 503 when out of descriptors or disk
+        # space, 408 for bodies slower than the config's minimum rate.
+        Middleware(OutOfResources),
+        Middleware(BodyRate, min_rate=config.limits.min_body_rate, window=config.limits.body_rate_window),
     ]
     app = Starlette(
         routes=routes,
