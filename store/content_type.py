@@ -70,15 +70,22 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"PK\x05\x06", "application/zip"),
 )
 _HTML = re.compile(
-    rb"^\s*(<!doctype\s+html|<html|<head|<body|<script|<iframe|<svg|<\?xml|<!--|<title|<meta|<style|<object|<embed)",
+    rb"\s*(<!doctype\s+html|<html|<head|<body|<script|<iframe|<!--|<title|<meta|<style|<object|<embed|<a\s|<p>|<div)",
     re.I,
 )
+_SVG = re.compile(rb"\s*<svg[\s>]", re.I)
+_XML = re.compile(rb"\s*<\?xml[\s?]", re.I)
 SNIFF_BYTES = 512  # how many of the first bytes sniffed() reads
+# Types whose files are zip archives: their bytes show zip, which their declared type refines.
+_ZIP_BASED = re.compile(
+    r"application/(zip|x-zip-compressed|java-archive|vnd\.android\.package-archive|"
+    r"vnd\.openxmlformats-officedocument\..+|vnd\.oasis\.opendocument\..+|vnd\.ms-.+\.macroenabled\..+|.+\+zip)"
+)
 
 
 def sniffed(head: bytes) -> str | None:
     """The type a file's first bytes show (PNG, JPEG, GIF, WebP, PDF, zip, or text that looks like
-    HTML or XML, which a browser may run as a page), or None when they show none of these."""
+    HTML, SVG or XML, which a browser may run as a page), or None when they show none of these."""
     for signature, mimetype in _SIGNATURES:
         if head.startswith(signature):
             return mimetype
@@ -89,18 +96,26 @@ def sniffed(head: bytes) -> str | None:
         text = text.removeprefix(bom)
     if _HTML.match(text):
         return "text/html"
+    if _SVG.match(text):
+        return "image/svg+xml"
+    if _XML.match(text):
+        body = text.lower()
+        return "text/html" if b"<html" in body else "image/svg+xml" if b"<svg" in body else "text/xml"
     return None
 
 
-def check_sniffed(app: App, head: bytes, size: int | None) -> None:
+def check_sniffed(app: App, head: bytes, size: int | None, declared: str) -> None:
     """The app's allowed types, checked against the type a file's first bytes show (when they show
-    one): an app that takes images refuses HTML bytes whatever type they were declared as."""
+    one): an app that takes images refuses HTML bytes whatever type they were declared as. Zip bytes
+    declared as a type made of a zip (a .docx, an .epub) are that type."""
     found = sniffed(head)
+    if found == "application/zip" and _ZIP_BASED.fullmatch(essence(declared)):
+        return
     if found is not None:
         app.check_file(found, size)
 
 
-async def sniffing(chunks: AsyncIterable[bytes], head: bytearray, app: App) -> AsyncIterator[bytes]:
+async def sniffing(chunks: AsyncIterable[bytes], head: bytearray, app: App, declared: str) -> AsyncIterator[bytes]:
     """`chunks` as they come, their first SNIFF_BYTES kept in `head` and checked (check_sniffed)
     as soon as there are that many, before the chunk that completes them is passed on; a shorter
     file is the caller's to check once whole."""
@@ -108,5 +123,5 @@ async def sniffing(chunks: AsyncIterable[bytes], head: bytearray, app: App) -> A
         if len(head) < SNIFF_BYTES:
             head.extend(chunk[:SNIFF_BYTES - len(head)])
             if len(head) >= SNIFF_BYTES:
-                check_sniffed(app, bytes(head), None)
+                check_sniffed(app, bytes(head), None, declared)
         yield chunk

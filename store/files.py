@@ -104,9 +104,13 @@ async def serve_public_file(request: Request) -> Response:
     """GET/HEAD /public/{location}/{container}/{key}: a file stored with access 'public', to anyone,
     without a policy: the public URL of local locations (store.backends.local)."""
     params = request.path_params
-    record = await store_state(request).index.find_file(params["location"], params["container"], params["key"])
+    state = store_state(request)
+    record = await state.index.find_file(params["location"], params["container"], params["key"])
     if record is None or not record.public:
         raise not_found(f"no public file at {request.url.path!r}")
+    if record.app_key not in state.config.apps:
+        raise forbidden(f"the app that stored {request.url.path!r} is no longer configured on this store: "
+                        "its files are not served")
     return await _send(request, record, _headers(record) | {"Cache-Control": "public, no-cache"})
 
 
@@ -201,10 +205,10 @@ async def overwrite_file(request: Request) -> JSONResponse:
 
     def whole(size: int) -> None:
         policy.check_size(size)
-        check_sniffed(app, bytes(head), size)
+        check_sniffed(app, bytes(head), size, mimetype)
 
     writer = state.backends[record.location].writer(record.container, record.key, **storage_options(record))
-    written = await write_file(writer, sniffing(request.stream(), head, app), growing=growing, whole=whole)
+    written = await write_file(writer, sniffing(request.stream(), head, app, mimetype), growing=growing, whole=whole)
     updated = replace(record, size=written.size, sha256=written.sha256, mimetype=mimetype, created=time.time())
     await state.index.add_file(updated)
     return JSONResponse(blob(state, updated, request, writeable=True))

@@ -78,14 +78,14 @@ async def store_upload(request: Request) -> JSONResponse:
     def whole(size: int) -> None:
         if policy is not None:
             policy.check_size(size)
-        check_sniffed(app, bytes(head), size)
+        check_sniffed(app, bytes(head), size, target.mimetype)
         if declared is not None and int(declared) != size:
             raise bad_request(f"received {size} bytes but Content-Length said {declared}")
 
     try:
         writer = state.backends[target.location].writer(target.container, target.key, **storage_options(target))
         claimed = ClaimedWriter(writer, state.index, target)
-        written = await write_file(claimed, sniffing(request.stream(), head, app), growing=growing, whole=whole)
+        written = await write_file(claimed, sniffing(request.stream(), head, app, target.mimetype), growing=growing, whole=whole)
         record = target.record(written.size, written.sha256)
         if not await state.index.add_file(record):
             raise key_taken(target.key)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from store.content_type import normalised_mimetype, served_inline, sniffed
+from store.config import App
+from store.content_type import check_sniffed, normalised_mimetype, served_inline, sniffed
 from store.errors import StoreError
 
 
@@ -64,8 +65,10 @@ def test_anything_else_is_served_as_an_attachment(mimetype):
     (b"<!DOCTYPE html><p>x", "text/html"),
     (b"\n  <HTML><body>", "text/html"),
     (b"\xef\xbb\xbf<script>alert(1)</script>", "text/html"),
-    (b"<svg xmlns='http://www.w3.org/2000/svg'>", "text/html"),
-    (b"<?xml version='1.0'?><x/>", "text/html"),
+    (b"<svg xmlns='http://www.w3.org/2000/svg'>", "image/svg+xml"),
+    (b"<?xml version='1.0'?>\n<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml"),
+    (b"<?xml version='1.0'?><html xmlns='http://www.w3.org/1999/xhtml'>", "text/html"),
+    (b"<?xml version='1.0'?><x/>", "text/xml"),
 ])
 def test_the_sniffer_knows_common_signatures(head, found):
     assert sniffed(head) == found
@@ -74,3 +77,34 @@ def test_the_sniffer_knows_common_signatures(head, found):
 @pytest.mark.parametrize("head", [b"", b"hello, world", b"RIFF\0\0\0\0WAVE", b"\x89PNG", b"a <html> later"])
 def test_bytes_of_no_known_signature_show_no_type(head):
     assert sniffed(head) is None
+
+
+IMAGES = App(key="images", secret="s", mimetypes=("image/*",))
+DOCUMENTS = App(key="documents", secret="s", mimetypes=(
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/epub+zip", "text/plain"))
+
+
+@pytest.mark.parametrize(("app", "head", "declared"), [
+    (IMAGES, b"<!doctype html><script>", "image/png"),
+    (IMAGES, b"%PDF-1.4", "image/png"),
+    (IMAGES, b"PK\x03\x04", "image/png"),
+    (DOCUMENTS, b"<html><body>", "text/plain"),
+    (DOCUMENTS, b"<?xml version='1.0'?><a/>", "text/plain"),
+    (DOCUMENTS, b"PK\x03\x04", "text/plain"),
+])
+def test_bytes_of_a_type_the_app_refuses_are_refused_whatever_they_are_declared_as(app, head, declared):
+    with pytest.raises(StoreError) as refused:
+        check_sniffed(app, head, 10, declared)
+    assert refused.value.code == 403
+
+
+@pytest.mark.parametrize(("app", "head", "declared"), [
+    (IMAGES, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (IMAGES, b"<svg xmlns='http://www.w3.org/2000/svg'>", "image/svg+xml"),
+    (IMAGES, b"\0\0\0\x1cftypavif", "image/avif"),
+    (DOCUMENTS, b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    (DOCUMENTS, b"PK\x03\x04", "application/epub+zip"),
+    (DOCUMENTS, b"plain words", "text/plain"),
+])
+def test_bytes_the_app_accepts_pass(app, head, declared):
+    check_sniffed(app, head, 10, declared)
