@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING
 
-from .errors import bad_request
+from .errors import StoreError, bad_request
 
 if TYPE_CHECKING:
     from .config import App
@@ -49,6 +49,15 @@ def normalised_mimetype(declared: str) -> str:
         if name == "charset" and _CHARSET.fullmatch(value):
             mimetype += f"; charset={value.lower()}"
     return mimetype
+
+
+def served_type(stored: str) -> str:
+    """The Content-Type a stored type is served with: normalised, or application/octet-stream for
+    one recorded before types were checked (a list, garbage)."""
+    try:
+        return normalised_mimetype(stored)
+    except StoreError:
+        return "application/octet-stream"
 
 
 def essence(mimetype: str) -> str:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .backends import storage_options
 from .blob import blob, check_host, public_url
-from .content_type import check_sniffed, served_inline, sniffing
+from .content_type import check_sniffed, served_inline, served_type, sniffing
 from .destination import checked_mimetype
 from .errors import StoreError, forbidden, not_found
 from .policy import Policy, decode_policy
@@ -58,9 +58,11 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 def _headers(record: FileRecord) -> dict[str, str]:
     # Inline only the types a browser shows without running script (store.content_type); any
     # other is downloaded rather than shown as a page of the store's origin, which serves the picker.
-    disposition = "inline" if served_inline(record.mimetype) else "attachment"
+    mimetype = served_type(record.mimetype)
+    # A type recorded before types were checked (a list) is served as a download, whatever it lists first.
+    disposition = "inline" if served_inline(record.mimetype) and served_inline(mimetype) else "attachment"
     return {
-        "Content-Type": record.mimetype,
+        "Content-Type": mimetype,
         "ETag": f'"{record.sha256}"',
         "Accept-Ranges": "bytes",
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(record.filename)}",
@@ -189,7 +191,8 @@ async def overwrite_file(request: Request) -> JSONResponse:
     policy = _authorize(request, record, "write", needs_policy=True)
     assert policy is not None
     app = state.config.apps[record.app_key]
-    mimetype = checked_mimetype(request.query_params.get("mimetype") or record.mimetype)
+    asked = request.query_params.get("mimetype")
+    mimetype = checked_mimetype(asked) if asked else served_type(record.mimetype)
     declared = request.headers.get("content-length")
     # The app's and the policy's limits, as a store checks them: by Content-Length now, by the
     # bytes as they arrive, and by the type both declared and shown by the first bytes.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sqlite3
 import time
 from collections.abc import Iterator
 
@@ -93,6 +94,16 @@ def test_media_plain_text_and_pdf_are_served_inline(client, content, mimetype):
     assert response.headers["content-disposition"] == "inline; filename*=UTF-8''shown"
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["content-security-policy"] == "sandbox; default-src 'none'"
+
+
+def test_a_list_of_types_recorded_before_types_were_checked_is_served_as_a_download(client, served):
+    blob = stored(client, HTML, "text/plain", filename="old.txt")
+    with sqlite3.connect(served.data_dir / "index.sqlite3") as db:
+        db.execute("UPDATE files SET mimetype = ? WHERE handle = ?", ("text/plain,text/html", blob["handle"]))
+    response = client.get(f"/api/file/{blob['handle']}")
+    assert response.content == HTML
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"] == "attachment; filename*=UTF-8''old.txt"
 
 
 # --- Range ------------------------------------------------------------------------------------------
