@@ -15,6 +15,9 @@ from .errors import StoreError, bad_request, forbidden
 ENV_PREFIX = "PICKSTORE__"
 DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024**3  # bytes: the largest file a resumable upload may declare
 DEFAULT_UPLOAD_EXPIRY = 24 * 3600  # seconds an unfinished resumable upload is kept after its last chunk
+# The hosts whose name a request's Host header may put in the URLs the store hands out when neither
+# public_url nor allowed_hosts is set: loopback only, any port.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,9 @@ class Config:
     max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    # Host names (any port) that may appear in the URLs the store hands out when public_url is not
+    # set; a request to another Host is refused. Lower-case.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
 
     def app(self, api_key: str | None, origin: str | None = None) -> App:
         """The app of an API key, refused when the request comes from a page the app does not list."""
@@ -214,6 +220,9 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
     upload_expiry = store.get("upload_expiry", DEFAULT_UPLOAD_EXPIRY)
     if isinstance(upload_expiry, bool) or not isinstance(upload_expiry, (int, float)) or not upload_expiry > 0:
         raise ValueError(f"upload_expiry must be a positive number of seconds, not {upload_expiry!r}")
+    allowed_hosts = store.get("allowed_hosts", list(LOOPBACK_HOSTS))
+    if not isinstance(allowed_hosts, list) or not all(isinstance(h, str) and h and "/" not in h for h in allowed_hosts):
+        raise ValueError(f"allowed_hosts must be a list of host names such as [\"files.example.com\"], not {allowed_hosts!r}")
     return Config(
         data_dir=data_dir,
         default_location=default_location,
@@ -223,4 +232,5 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         max_upload_size=max_upload_size,
         upload_expiry=float(upload_expiry),
         limits=_connection_limits(store),
+        allowed_hosts=tuple(host.lower() for host in allowed_hosts),
     )
