@@ -85,7 +85,7 @@ def test_a_request_is_answered_while_a_chunk_is_fsynced(tmp_path, monkeypatch):
 
 
 async def _head_while_fsyncing(app: Starlette, began: threading.Event, fsyncs: list[float]) -> None:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as client:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1") as client:
         created = {"Upload-Length": "3", "Upload-Metadata": METADATA, **TUS}
         slow, other = [(await client.post("/api/upload", headers=created)).headers["location"] for _ in range(2)]
         patch = asyncio.create_task(client.patch(slow, headers={
