@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -16,7 +15,7 @@ from .assets import asset_routes
 from .config import Config
 from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
-from .resumable import sweep
+from .resumable import sweeping
 from .sqlite_index import SQLiteIndex
 from .state import StoreState
 from .tus_routes import tus_routes
@@ -32,9 +31,10 @@ EXPOSE_HEADERS = [
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    # Uploads that expired while no store process ran go before the first request comes.
-    await sweep(app.state.store, time.time())
-    yield
+    # Uploads that expired while no store process ran go before the first request comes; then
+    # expired uploads are swept in the background, never in a request.
+    async with sweeping(app.state.store):
+        yield
     await app.state.store.index.close()
 
 
