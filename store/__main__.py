@@ -6,23 +6,49 @@ import argparse
 import json
 import math
 import os
+import resource
 import time
 
 from . import config as config_module
 from .policy import CALLS
+
+WANTED_OPEN_FILES = 4096  # fewer makes the start say so
+MAX_OPEN_FILES = 1 << 20  # when the hard limit is unlimited
 
 
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from .app import create_app
+    from .guards import guarded_http
 
     config = config_module.load(args.config)
     app = create_app(config)
     url = f"http://{args.host}:{args.port}/"
     keys = ", ".join(sorted(config.apps)) or "(none configured)"
     print(f"pickstore: serving {url}  (API keys: {keys}; data in {config.data_dir.resolve()})", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    open_files = raise_open_files_limit()
+    if open_files < WANTED_OPEN_FILES:
+        print(f"pickstore: only {open_files} open files allowed (ulimit -n): raise the hard limit (systemd: LimitNOFILE)",
+              flush=True)
+    # httptools, named rather than left to uvicorn's choice, with the bounds on headers and idle
+    # connections that store.guards adds to it.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False,
+                http=guarded_http(config.limits))
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft limit on open descriptors to the hard limit (each connection holds one, each
+    upload being written another) and return the limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = MAX_OPEN_FILES if hard == resource.RLIM_INFINITY else min(hard, MAX_OPEN_FILES)
+    if soft == resource.RLIM_INFINITY or soft >= wanted:
+        return MAX_OPEN_FILES if soft == resource.RLIM_INFINITY else soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    except (ValueError, OSError):
+        return soft
+    return wanted
 
 
 def policy(args: argparse.Namespace) -> None:

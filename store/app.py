@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -15,6 +16,8 @@ from .assets import asset_routes
 from .config import Config
 from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
+from .guards import BodyRate, OutOfResources
+from .repair import repair, repair_held
 from .resumable import sweeping
 from .sqlite_index import SQLiteIndex
 from .state import StoreState
@@ -31,10 +34,15 @@ EXPOSE_HEADERS = [
 
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    # Uploads that expired while no store process ran go before the first request comes; then
-    # expired uploads are swept in the background, never in a request.
+    # What a stopped store process left half done is put right, and uploads that expired while no
+    # store process ran go, before the first request comes; then expired uploads are swept in the
+    # background, never in a request.
+    held = await repair(app.state.store)
     async with sweeping(app.state.store):
+        later = asyncio.create_task(repair_held(app.state.store, held))
         yield
+        later.cancel()
+        await asyncio.wait([later])
     await app.state.store.index.close()
 
 
@@ -63,7 +71,11 @@ def create_app(config: Config | None = None) -> Starlette:
             allow_headers=["*"],
             expose_headers=EXPOSE_HEADERS,
             max_age=600,
-        )
+        ),
+        # Inside CORS, so that pages can read their answers: 503 when out of descriptors or disk
+        # space, 408 for bodies slower than the config's minimum rate.
+        Middleware(OutOfResources),
+        Middleware(BodyRate, min_rate=config.limits.min_body_rate, window=config.limits.body_rate_window),
     ]
     app = Starlette(
         routes=routes,

@@ -24,6 +24,18 @@ DEFAULT_MAX_PENDING_BYTES = 4 * DEFAULT_MAX_UPLOAD_SIZE
 
 
 @dataclass(frozen=True)
+class ConnectionLimits:
+    """How long and how slowly a client may hold a connection ([store] settings; store.guards
+    applies them)."""
+
+    header_timeout: float = 10.0  # seconds for a request's headers, from the connection or the last answer
+    keep_alive_timeout: float = 5.0  # seconds an idle connection is kept after an answer
+    max_header_size: int = 64 * 1024  # bytes of request line and headers; more is 431
+    min_body_rate: float = 1024.0  # bytes/s a body must average over body_rate_window; 0: no minimum
+    body_rate_window: float = 30.0  # seconds, the first of them a grace period
+
+
+@dataclass(frozen=True)
 class App:
     key: str
     secret: str
@@ -91,6 +103,7 @@ class Config:
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY
     empty_upload_expiry: float = DEFAULT_EMPTY_UPLOAD_EXPIRY
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
 
     def app(self, api_key: str | None, origin: str | None = None) -> App:
         """The app of an API key, refused when the request comes from a page the app does not list."""
@@ -140,6 +153,19 @@ def _parse_env_value(value: str) -> Any:
         return tomllib.loads(f"v = {value}")["v"]
     except tomllib.TOMLDecodeError:
         return value
+
+
+def _connection_limits(store: Mapping[str, Any]) -> ConnectionLimits:
+    values: dict[str, Any] = {}
+    for name, default in vars(ConnectionLimits()).items():
+        value = store.get(name, default)
+        whole = isinstance(default, int)
+        if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)) or value < 0 or (
+            value == 0 and name != "min_body_rate"
+        ):
+            raise ValueError(f"{name} must be a positive {'whole ' if whole else ''}number, not {value!r}")
+        values[name] = value if whole else float(value)
+    return ConnectionLimits(**values)
 
 
 def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -221,4 +247,5 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         max_upload_size=max_upload_size,
         upload_expiry=float(upload_expiry),
         **seconds,
+        limits=_connection_limits(store),
     )

@@ -8,7 +8,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 
-from .backends import check_options
+from .backends import check_key, check_options
 from .config import Config
 from .errors import StoreError, bad_request
 from .index import Index
@@ -93,6 +93,7 @@ def destination(
     handle = new_handle()
     filename = safe_filename(options.filename)
     key = storage_key(options.path, handle, filename, multiple=options.multiple)
+    check_key(location, key)
     mimetype = checked_mimetype(options.mimetype or DEFAULT_MIMETYPE)
     app.check_file(mimetype, size)
     policy = check_policy(

@@ -48,6 +48,10 @@ class Index(Protocol):
 
     async def delete_upload(self, upload_id: str) -> None: ...
 
+    async def unfinished_uploads(self) -> list[UploadRecord]:
+        """Uploads not completed: what store.repair looks at when a store process starts."""
+        ...
+
     async def expired_uploads(self, now: float, limit: int | None = None) -> list[UploadRecord]:
         """Uploads past their expiry that no request holds (at most `limit` of them)."""
         ...

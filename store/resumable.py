@@ -14,10 +14,12 @@ from typing import Any
 
 from . import store_request
 from .backends import PartialStore, storage_options
+from .crash import crash_point
 from .destination import Destination, at_taken_key, checked_access, checked_region, claim, key_taken
 from .errors import StoreError, bad_request
 from .lease import Lease, leased
 from .records import FileRecord, UploadRecord
+from .repair import clear_leftovers, committed
 from .state import StoreState
 from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, UploadChecksum, check_room, parse_metadata
 
@@ -102,6 +104,7 @@ async def create(state: StoreState, upload: UploadRecord) -> UploadRecord:
         await claim(state.index, target, upload.id, until=upload.expires, now=time.time())
     try:
         await state.index.add_upload(upload)
+        crash_point("upload-recorded")
         try:
             await store.create(upload.id)
         except BaseException:
@@ -182,6 +185,8 @@ async def receive(
 async def complete(state: StoreState, upload: UploadRecord) -> tuple[UploadRecord, FileRecord]:
     """Store a whole upload's bytes at its key and record the file: only now is it visible."""
     store = partials(state, upload.location)
+    if not await store.exists(upload.id):
+        return await committed(state, upload)  # a store process stopped between its commit and its records
     size = await store.size(upload.id)
     if size != upload.length:
         raise StoreError(500, f"upload {upload.id!r} holds {size} bytes where its Upload-Length is {upload.length}")
@@ -195,9 +200,11 @@ async def complete(state: StoreState, upload: UploadRecord) -> tuple[UploadRecor
     now = time.time()
     await claim(state.index, target, upload.id, until=now + state.config.upload_expiry, now=now)
     await store.commit(upload.id, target.container, target.key, **storage_options(target))
+    crash_point("upload-committed")
     record = target.record(upload.length, digest.hexdigest())
     if not await state.index.add_file(record):
         raise key_taken(target.key)
+    crash_point("file-recorded")
     upload = replace(upload, completed=True, expires=time.time() + state.config.upload_expiry)
     await state.index.save_upload(upload)
     state.running.digests.pop(upload.id, None)
@@ -270,8 +277,10 @@ async def sweep(state: StoreState, now: float) -> int:
             gone += await expire(state, upload)
         removed += gone
         if len(batch) < SWEEP_BATCH or not gone:  # all swept, or the rest is for the next sweep
-            return removed
+            break
         await asyncio.sleep(0)
+    await clear_leftovers(state)
+    return removed
 
 
 def sweep_interval(state: StoreState) -> float:

@@ -203,6 +203,10 @@ class SQLiteIndex:
     async def delete_upload(self, upload_id: str) -> None:
         await self._run(self._execute, ("DELETE FROM uploads WHERE id = ?", (upload_id,)))
 
+    async def unfinished_uploads(self) -> list[UploadRecord]:
+        rows = await self._run(self._fetch, f"{_UPLOAD_SELECT} WHERE completed = 0", ())
+        return [_upload(row) for row in rows]
+
     async def expired_uploads(self, now: float, limit: int | None = None) -> list[UploadRecord]:
         rows = await self._run(
             self._fetch, f"{_UPLOAD_SELECT} WHERE expires <= ? AND (lock_until IS NULL OR lock_until < ?) LIMIT ?",

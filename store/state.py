@@ -3,6 +3,7 @@ backend per location, and what this process remembers of resumable uploads betwe
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ class Running:
 
     digests: dict[str, tuple[int, Any]] = field(default_factory=dict)
     last_sweep: float = float("-inf")
+    started: float = field(default_factory=time.time)  # what went before is store.repair's to put right
 
 
 @dataclass

@@ -264,7 +264,8 @@ async def patch_upload(request: Request) -> Response:
         upload = await _alive(state, upload_id)  # as the request that held the lease before left it
         check_offset(upload, offset, headers.get("content-length"))
         if not upload.completed:
-            upload = await resumable.receive(state, upload, _body(request, lease), checksum, lease)
+            if upload.offset < upload.length or upload.partial:  # else its bytes may be at their key already
+                upload = await resumable.receive(state, upload, _body(request, lease), checksum, lease)
             if upload.offset == upload.length and not upload.partial:
                 upload, record = await resumable.complete(state, upload)
         elif not upload.partial:

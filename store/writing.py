@@ -8,6 +8,7 @@ from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 
 from .backends import Writer
+from .crash import crash_point
 
 SizeCheck = Callable[[int], None]  # raises StoreError when a size is refused
 
@@ -37,6 +38,7 @@ async def write_file(
             growing(size)
             await writer.write(chunk)
         whole(size)
+        crash_point("file-written")
         await writer.commit()
     except BaseException:
         await writer.abort()

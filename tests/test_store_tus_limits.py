@@ -170,7 +170,8 @@ def test_head_echoes_the_file_and_store_options_but_never_the_policy_or_signatur
 def test_upload_metadata_is_bounded(store, client):
     before = uploads(store)
     refused(create(client, 10, filename="n" * 4000), 400, "Upload-Metadata has 53")
-    refused(create(client, 10, filename="n" * 1_000_000), 400, "at most 4096")
+    refused(create(client, 10, filename="n" * 40_000), 400, "at most 4096")
+    assert create(client, 10, filename="n" * 1_000_000).status_code in (400, 431)  # 431: over the header guard
     assert uploads(store) == before
     assert create(client, 10, filename="n" * 2000).status_code == 201
 

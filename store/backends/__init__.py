@@ -61,6 +61,15 @@ class PartialStore(Protocol):
         """Remove the temporary object, if there is one."""
         ...
 
+    async def exists(self, upload_id: str) -> bool:
+        """Whether the upload's temporary object is there (it is not once committed)."""
+        ...
+
+    async def upload_ids(self, before: float) -> list[str]:
+        """The uploads whose temporary object was last written before `before` (a Unix time):
+        store.repair removes those the index does not know."""
+        ...
+
 
 class Backend(Protocol):
     @property
@@ -85,6 +94,14 @@ class Backend(Protocol):
     def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
         """Where anyone reads the file stored public at `key`: an absolute URL, or a path on the
         store itself (starting with `/`)."""
+        ...
+
+    async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
+        """Remove what whole-file writes left behind that no running store process will finish (a
+        process killed before its commit), and name it: on local disk, temporary files written
+        before `started` (when this store process started) by a process no longer running; on S3,
+        multipart uploads begun more than `expiry` seconds ago (S3 does not say which process began
+        one); on Azure nothing (uncommitted blocks are never read, and Azure drops them by itself)."""
         ...
 
 
@@ -120,6 +137,12 @@ def _module(location: Location) -> Any:
 
 def open_backend(location: Location, data_dir: Path) -> Backend:
     return _module(location).open_backend(location, data_dir)
+
+
+def check_key(location: Location, key: str) -> None:
+    """StoreError 400 when the key is one the backend keeps for itself (its uploads in progress):
+    checked where the key is made, before any byte is accepted."""
+    _module(location).check_key(key)
 
 
 def check_options(location: Location, *, public: bool = False, region: str | None = None) -> None:

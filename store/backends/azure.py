@@ -257,6 +257,23 @@ class AzurePartials:
     async def delete(self, upload_id: str) -> None:
         await self._backend.delete_blob(self._blob(upload_id))
 
+    async def exists(self, upload_id: str) -> bool:
+        blob = self._blob(upload_id)
+        return await self._backend.call(blob, blob.exists)
+
+    async def upload_ids(self, before: float) -> list[str]:
+        container = self._backend.service.get_container_client(self._container)
+
+        def listed() -> list[str]:
+            try:
+                items = list(container.list_blobs(name_starts_with=UPLOADS))
+            except AzureError as exc:
+                raise self._backend.error(exc, self._container, UPLOADS) from exc
+            return [item.name[len(UPLOADS):] for item in items
+                    if UPLOAD_ID.fullmatch(item.name[len(UPLOADS):]) and item.last_modified.timestamp() < before]
+
+        return await anyio.to_thread.run_sync(listed)
+
 
 def _download(blob: BlobClient, offset: int, length: int) -> bytes:
     return blob.download_blob(offset=offset, length=length).readall()
@@ -334,8 +351,7 @@ class AzureBackend:
     # --- the Backend interface ------------------------------------------------------------------
 
     def blob(self, container: str, key: str) -> BlobClient:
-        if key.startswith(INCOMING):
-            raise StoreError(400, f"key {key!r}: keys under {INCOMING!r} are kept for uploads in progress")
+        check_key(key)
         return self.service.get_blob_client(container, key)
 
     def check_access(self, public: bool) -> None:
@@ -357,6 +373,16 @@ class AzureBackend:
         if self.settings.public_url_prefix:
             return prefixed_url(self.settings.public_url_prefix, container, key)
         return self.blob(container, key).url
+
+    async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
+        # A writer's uncommitted blocks: no reader sees them, and Azure drops them by itself (at the
+        # blob's next commit, or after a week); Azure has no call that removes them alone.
+        return []
+
+
+def check_key(key: str) -> None:
+    if key.startswith(INCOMING):
+        raise StoreError(400, f"key {key!r}: keys under {INCOMING!r} are kept for uploads in progress")
 
 
 def check_public(location: str, settings: AzureSettings, public: bool) -> None:

@@ -63,6 +63,11 @@ def check_options(location: Location, *, public: bool = False, region: str | Non
     check_public(location.name, LocalSettings.from_location(location).public, public)
 
 
+def check_key(key: str) -> None:
+    # Uploads in progress live under the location's root, outside every container: no key reaches them.
+    pass
+
+
 def open_backend(location: Location, data_dir: Path) -> LocalBackend:
     settings = LocalSettings.from_location(location)
     root = data_dir / (settings.root or location.name)
@@ -77,7 +82,14 @@ def _move_into_place(temp: Path, target: Path, stale: Path | None = None) -> Non
     other access: it goes, as a file stored again at a key replaces what was there."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except FileNotFoundError:
+            if not temp.exists():
+                raise
+            # A removal took the folder away, empty, between the two steps: make it again.
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temp, target)
     except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
         raise StoreError(409, "the path clashes with a file or folder already stored there") from exc
     if stale is not None:
@@ -94,6 +106,54 @@ def _write_at(path: Path, offset: int, chunks: list[bytes], *, new: bool, sync: 
         if sync:
             f.flush()
             os.fsync(f.fileno())
+
+
+def _remove(path: Path, container_root: Path) -> None:
+    """Remove a stored file, and then its folders up to the container's as they become empty: an
+    empty folder left at a name would refuse (409) a file stored there later."""
+    path.unlink(missing_ok=True)
+    folder = path.parent
+    while folder != container_root and folder.is_relative_to(container_root):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (or gone, or in use): the folders above are not empty either
+            return
+        folder = folder.parent
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+def _clear_temporary(incoming: Path, started: float) -> list[str]:
+    """Remove the temporary files of whole-file writes (named `<pid>-<random>`) that were written
+    before `started` by a process that is no longer running, or by an earlier process of this
+    process's id: no one will finish them."""
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(incoming))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        if not entry.is_file(follow_symlinks=False):
+            continue  # uploads/: resumable uploads, which the index owns
+        pid, _, _ = entry.name.partition("-")
+        owner = int(pid) if pid.isdigit() else None
+        try:
+            written = entry.stat(follow_symlinks=False).st_mtime
+        except FileNotFoundError:
+            continue
+        if written < started and (owner is None or owner == os.getpid() or not _running(owner)):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+            removed.append(entry.path)
+    return removed
 
 
 def _truncate(path: Path, size: int) -> None:
@@ -153,7 +213,8 @@ class LocalWriter:
     def __init__(self, incoming: Path, target: Path, stale: Path | None = None) -> None:
         self._target = target
         self._stale = stale
-        self._temp = incoming / uuid.uuid4().hex
+        # Named by the process writing it, so that a later store knows whether anyone will finish it.
+        self._temp = incoming / f"{os.getpid()}-{uuid.uuid4().hex}"
         self._stream = _FileStream(self._temp, new=True)
 
     async def write(self, data: bytes) -> None:
@@ -214,6 +275,24 @@ class LocalPartials:
     async def delete(self, upload_id: str) -> None:
         await _in_thread(self._path(upload_id).unlink, missing_ok=True)
 
+    async def exists(self, upload_id: str) -> bool:
+        return await _in_thread(self._path(upload_id).is_file)
+
+    async def upload_ids(self, before: float) -> list[str]:
+        def listed() -> list[str]:
+            try:
+                entries = list(os.scandir(self._folder))
+            except FileNotFoundError:
+                return []
+            ids = []
+            for entry in entries:
+                with contextlib.suppress(FileNotFoundError):
+                    if UPLOAD_ID.fullmatch(entry.name) and entry.stat().st_mtime < before:
+                        ids.append(entry.name)
+            return ids
+
+        return await _in_thread(listed)
+
 
 class LocalBackend:
     """`public_root`: where files stored public go (None: the location takes none);
@@ -265,7 +344,11 @@ class LocalBackend:
         return _read(self.path(container, key, public), start, end)
 
     async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
-        await _in_thread(self.path(container, key, public).unlink, missing_ok=True)
+        root = self.public_root if public and self.public_root is not None else self.root
+        await _in_thread(_remove, self.path(container, key, public), root / container)
+
+    async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
+        return await _in_thread(_clear_temporary, self.root / ".incoming", started)
 
     def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
         return prefixed_url(self.public_url_prefix or f"{PUBLIC_PATH}/{quote(self.name, safe='')}", container, key)

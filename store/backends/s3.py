@@ -10,6 +10,7 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ class S3Backend:
         self.settings = S3Settings.from_location(location)
         self.part_size = self.settings.part_size
         self.endpoint = self.settings.endpoint_url or "AWS S3"
+        self.containers = location.containers
         self.partials = S3Partials(self, location.default_container)
         self._clients: dict[str | None, Any] = {}
         self._created: set[str] = set()
@@ -191,8 +193,7 @@ class S3Backend:
     # --- the Backend interface ------------------------------------------------------------------
 
     def check_key(self, key: str) -> None:
-        if key.startswith(INCOMING):
-            raise StoreError(400, f"key {key!r}: keys under {INCOMING!r} are kept for uploads in progress")
+        check_key(key)
 
     def writer(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> S3Writer:
         self.check_key(key)
@@ -205,6 +206,27 @@ class S3Backend:
 
     async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
         await self.call("delete_object", region, Bucket=container, Key=key)
+
+    async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
+        """Abort the multipart uploads of the location's buckets begun more than `expiry` seconds
+        ago: a whole file's writer that never committed (its process was killed)."""
+        return await anyio.to_thread.run_sync(self._abort_stale, time.time() - expiry)
+
+    def _abort_stale(self, before: float) -> list[str]:
+        aborted: list[str] = []
+        for bucket in self.containers:
+            token: dict[str, str] = {}
+            while True:
+                listed = self.call_blocking("list_multipart_uploads", Bucket=bucket, **token)
+                for upload in listed.get("Uploads", []):
+                    if upload["Initiated"].timestamp() < before:
+                        self.call_blocking("abort_multipart_upload", Bucket=bucket, Key=upload["Key"],
+                                           UploadId=upload["UploadId"])
+                        aborted.append(f"{bucket}/{upload['Key']} ({upload['UploadId']})")
+                if not listed.get("IsTruncated"):
+                    break
+                token = {"KeyMarker": listed["NextKeyMarker"], "UploadIdMarker": listed["NextUploadIdMarker"]}
+        return aborted
 
     def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
         """The object's own URL: on the endpoint, bucket first, as the store addresses it there; on
@@ -231,6 +253,11 @@ def check_region(settings: S3Settings, region: str | None) -> None:
     that the cache of clients stays small."""
     if region is not None and region != settings.region and region not in _aws_regions():
         raise StoreError(400, f"storeRegion {region!r} is not an S3 region this store knows")
+
+
+def check_key(key: str) -> None:
+    if key.startswith(INCOMING):
+        raise StoreError(400, f"key {key!r}: keys under {INCOMING!r} are kept for uploads in progress")
 
 
 def check_options(location: Location, *, public: bool = False, region: str | None = None) -> None:
@@ -490,3 +517,20 @@ class S3Partials:
         if layout.tail is not None:
             keys.append(self._key(upload_id, TAIL))
         await self._delete(keys)
+
+    async def exists(self, upload_id: str) -> bool:
+        layout = await self._layout(upload_id)
+        return layout.tail is not None or bool(layout.parts)
+
+    async def upload_ids(self, before: float) -> list[str]:
+        written: dict[str, float] = {}  # upload id: when its newest object was written
+        token: dict[str, str] = {}
+        while True:
+            listed = await self._call("list_objects_v2", Prefix=INCOMING, **token)
+            for item in listed.get("Contents", []):
+                name = item["Key"][len(INCOMING):].partition("/")[0]
+                if UPLOAD_ID.fullmatch(name):
+                    written[name] = max(written.get(name, 0.0), item["LastModified"].timestamp())
+            if not listed.get("IsTruncated"):
+                return [name for name, when in written.items() if when < before]
+            token = {"ContinuationToken": listed["NextContinuationToken"]}
