@@ -6,14 +6,32 @@ from typing import Any
 
 from starlette.requests import Request
 
+from .errors import bad_request
 from .records import FileRecord
 from .state import StoreState
 
 
 def base_url(state: StoreState, request: Request) -> str:
     """Where clients reach this store: `[store] public_url` when set (behind a proxy), else the
-    address the request came to."""
-    return (state.config.public_url or str(request.base_url)).rstrip("/")
+    address the request came to, when its host is one of `[store] allowed_hosts` (StoreError 400
+    otherwise: a Host header never puts another site in the URLs the store hands out)."""
+    if state.config.public_url:
+        return state.config.public_url.rstrip("/")
+    check_host(state, request)
+    return str(request.base_url).rstrip("/")
+
+
+def check_host(state: StoreState, request: Request) -> None:
+    """StoreError 400 unless public_url is set or the request's Host names an allowed host."""
+    if state.config.public_url:
+        return
+    host = (request.url.hostname or "").lower()
+    shown = host if ":" not in host or host.startswith("[") else f"[{host}]"
+    if shown not in state.config.allowed_hosts and host not in state.config.allowed_hosts:
+        raise bad_request(
+            f"host {request.headers.get('host', '')!r} is not one of this store's hosts; "
+            "set [store] public_url, or list the host in [store] allowed_hosts"
+        )
 
 
 def blob(state: StoreState, record: FileRecord, request: Request, writeable: bool = False) -> dict[str, Any]:

@@ -16,11 +16,14 @@ ENV_PREFIX = "PICKSTORE__"
 DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024**3  # bytes: the largest file a resumable upload may declare
 DEFAULT_UPLOAD_EXPIRY = 24 * 3600  # seconds an unfinished resumable upload is kept after its last chunk
 DEFAULT_EMPTY_UPLOAD_EXPIRY = 3600  # seconds a resumable upload that has no byte yet is kept
-DEFAULT_SWEEP_INTERVAL = 60  # seconds between two sweeps of expired uploads (at most a quarter of upload_expiry)
+DEFAULT_SWEEP_INTERVAL = 60  # seconds between two sweeps of expired uploads (at most upload_expiry)
 # What one app's unfinished resumable uploads may declare at once, by default: their number, and
 # their Upload-Lengths added up.
 DEFAULT_MAX_PENDING_UPLOADS = 500
 DEFAULT_MAX_PENDING_BYTES = 4 * DEFAULT_MAX_UPLOAD_SIZE
+# The hosts whose name a request's Host header may put in the URLs the store hands out when neither
+# public_url nor allowed_hosts is set: loopback only, any port.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,9 @@ class Config:
     empty_upload_expiry: float = DEFAULT_EMPTY_UPLOAD_EXPIRY
     sweep_interval: float = DEFAULT_SWEEP_INTERVAL
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    # Host names (any port) that may appear in the URLs the store hands out when public_url is not
+    # set; a request to another Host is refused. Lower-case.
+    allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
 
     def app(self, api_key: str | None, origin: str | None = None) -> App:
         """The app of an API key, refused when the request comes from a page the app does not list."""
@@ -238,6 +244,9 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ValueError(f"{setting} must be a positive number of seconds, not {value!r}")
         seconds[setting] = float(value)
+    allowed_hosts = store.get("allowed_hosts", list(LOOPBACK_HOSTS))
+    if not isinstance(allowed_hosts, list) or not all(isinstance(h, str) and h and "/" not in h for h in allowed_hosts):
+        raise ValueError(f"allowed_hosts must be a list of host names such as [\"files.example.com\"], not {allowed_hosts!r}")
     return Config(
         data_dir=data_dir,
         default_location=default_location,
@@ -248,4 +257,5 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         upload_expiry=float(upload_expiry),
         **seconds,
         limits=_connection_limits(store),
+        allowed_hosts=tuple(host.lower() for host in allowed_hosts),
     )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 
 from .backends import check_key, check_options
 from .config import Config
+from .content_type import normalised_mimetype
 from .errors import StoreError, bad_request
 from .index import Index
 from .keys import new_handle, safe_filename, storage_key
@@ -19,8 +20,6 @@ from .records import FileRecord
 from .store_request import StoreRequest
 
 DEFAULT_MIMETYPE = "application/octet-stream"
-# type/subtype with optional parameters, visible ASCII only: it is sent back as a header value.
-_MIMETYPE = re.compile(r"[\x21-\x7e]+/[\x21-\x7e]+(?:[ \t]*;[\x20-\x7e]*)?")
 _REGION = re.compile(r"[a-z0-9-]{1,32}")
 
 
@@ -57,10 +56,9 @@ class Destination:
 
 
 def checked_mimetype(mimetype: str) -> str:
-    """A client's mimetype, refused unless it is a plain type/subtype: it is sent back as a header."""
-    if not _MIMETYPE.fullmatch(mimetype):
-        raise bad_request(f"mimetype {mimetype!r} is not a valid MIME type such as 'image/png'")
-    return mimetype
+    """A client's mimetype as one valid type (store.content_type), refused (400) when it is a list
+    of types or no type: it is stored and sent back as the file's Content-Type."""
+    return normalised_mimetype(mimetype)
 
 
 def checked_access(access: str | None) -> bool:

@@ -13,16 +13,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .backends import storage_options
-from .blob import blob, public_url
+from .blob import blob, check_host, public_url
+from .content_type import check_sniffed, served_inline, served_type, sniffing
 from .destination import checked_mimetype
 from .errors import StoreError, forbidden, not_found
+from .policy import Policy, decode_policy
 from .policy import check as check_policy
-from .policy import decode_policy
 from .records import FileRecord
 from .state import store_state
 from .writing import write_file
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# A position with more digits than this is past the end of any file: it is read as this number
+# rather than parsed (Python refuses to parse numbers of thousands of digits).
+_PAST_ANY_FILE = 10**18
+
+
+def _position(digits: str) -> int:
+    significant = digits.lstrip("0") or "0"
+    return int(significant) if len(significant) < 19 else _PAST_ANY_FILE
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -35,25 +44,25 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     first, last = match.groups()
     if first == "":
-        length = int(last)
+        length = _position(last)
         if length == 0 or size == 0:
             raise StoreError(416, f"range {header!r} asks for no bytes of the file's {size}")
         return max(size - length, 0), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
+    start = _position(first)
+    end = min(_position(last), size - 1) if last else size - 1
     if start >= size or end < start:
         raise StoreError(416, f"range {header!r} is outside the file's {size} bytes")
     return start, end
 
 
-# Types a browser would run as a page from the store's origin, which also serves the picker.
-_ACTIVE = re.compile(r"^(text/html|application/xhtml\+xml|image/svg\+xml|text/xml|application/xml)\b", re.I)
-
-
 def _headers(record: FileRecord) -> dict[str, str]:
-    disposition = "attachment" if _ACTIVE.match(record.mimetype) else "inline"
+    # Inline only the types a browser shows without running script (store.content_type); any
+    # other is downloaded rather than shown as a page of the store's origin, which serves the picker.
+    mimetype = served_type(record.mimetype)
+    # A type recorded before types were checked (a list) is served as a download, whatever it lists first.
+    disposition = "inline" if served_inline(record.mimetype) and served_inline(mimetype) else "attachment"
     return {
-        "Content-Type": record.mimetype,
+        "Content-Type": mimetype,
         "ETag": f'"{record.sha256}"',
         "Accept-Ranges": "bytes",
         "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(record.filename)}",
@@ -70,21 +79,21 @@ async def _record(request: Request) -> FileRecord:
     return record
 
 
-def _authorize(request: Request, record: FileRecord, call: str, needs_policy: bool = False) -> None:
+def _authorize(request: Request, record: FileRecord, call: str, needs_policy: bool = False) -> Policy | None:
     """A policy, when the app requires one or the request has one, must allow `call` on this file.
-    Changing or removing a file always needs one (`needs_policy`)."""
+    Changing or removing a file always needs one (`needs_policy`). A file of an app no longer
+    configured is refused whatever the call: nobody may check who is allowed it."""
     app = store_state(request).config.apps.get(record.app_key)
     params = request.query_params
-    if app is not None:
-        app.check_origin(request.headers.get("origin"))
     if app is None:
-        if needs_policy:
-            raise forbidden(f"the app that stored {record.handle!r} is no longer configured: its files cannot be changed")
-        return
+        raise forbidden(f"the app that stored {record.handle!r} is no longer configured on this store: "
+                        "its files are not served, changed or removed")
+    app.check_origin(request.headers.get("origin"))
     policy = check_policy(app, params.get("policy"), params.get("signature"), call=call, now=time.time(),
                           handle=record.handle, path=record.key, container=record.container)
     if needs_policy and policy is None:
         raise forbidden(f"{call!r} needs a policy allowing it: pass `policy` and `signature` signed with the app's secret")
+    return policy
 
 
 async def serve_file(request: Request) -> Response:
@@ -97,9 +106,13 @@ async def serve_public_file(request: Request) -> Response:
     """GET/HEAD /public/{location}/{container}/{key}: a file stored with access 'public', to anyone,
     without a policy: the public URL of local locations (store.backends.local)."""
     params = request.path_params
-    record = await store_state(request).index.find_file(params["location"], params["container"], params["key"])
+    state = store_state(request)
+    record = await state.index.find_file(params["location"], params["container"], params["key"])
     if record is None or not record.public:
         raise not_found(f"no public file at {request.url.path!r}")
+    if record.app_key not in state.config.apps:
+        raise forbidden(f"the app that stored {request.url.path!r} is no longer configured on this store: "
+                        "its files are not served")
     return await _send(request, record, _headers(record) | {"Cache-Control": "public, no-cache"})
 
 
@@ -173,11 +186,33 @@ async def overwrite_file(request: Request) -> JSONResponse:
     """POST /api/file/{handle}: new bytes for the same handle, key and container, stored as the
     file was (public, in its region)."""
     state = store_state(request)
+    check_host(state, request)
     record = await _record(request)
-    _authorize(request, record, "write", needs_policy=True)
+    policy = _authorize(request, record, "write", needs_policy=True)
+    assert policy is not None
+    app = state.config.apps[record.app_key]
+    asked = request.query_params.get("mimetype")
+    mimetype = checked_mimetype(asked) if asked else served_type(record.mimetype)
+    declared = request.headers.get("content-length")
+    # The app's and the policy's limits, as a store checks them: by Content-Length now, by the
+    # bytes as they arrive, and by the type both declared and shown by the first bytes.
+    size = int(declared) if declared and declared.isdigit() and len(declared) < 19 else None
+    app.check_file(mimetype, size)
+    if size is not None:
+        policy.check_max_size(size)
+    head = bytearray()
+
+    def growing(size: int) -> None:
+        policy.check_max_size(size)
+        app.check_file(mimetype, size)
+
+    def whole(size: int) -> None:
+        policy.check_size(size)
+        check_sniffed(app, bytes(head), size, mimetype)
+
     writer = state.backends[record.location].writer(record.container, record.key, **storage_options(record))
-    written = await write_file(writer, request.stream())
-    mimetype = checked_mimetype(request.query_params.get("mimetype") or record.mimetype)
+    written = await write_file(writer, sniffing(request.stream(), head, app, mimetype), growing=growing, whole=whole)
     updated = replace(record, size=written.size, sha256=written.sha256, mimetype=mimetype, created=time.time())
     await state.index.add_file(updated)
     return JSONResponse(blob(state, updated, request, writeable=True))
+

@@ -4,7 +4,6 @@ against an upload's state, so that every rule is testable in microseconds."""
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 import secrets
@@ -92,7 +91,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
             raise bad_request(f"Upload-Metadata has the key {key!r} twice")
         try:
             metadata[key] = base64.b64decode(encoded, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:  # not base64 (binascii.Error), not ASCII, or not UTF-8 (UnicodeDecodeError)
             raise bad_request(f"Upload-Metadata value of {key!r} is not base64 of UTF-8 text") from None
     return metadata
 
@@ -118,7 +117,7 @@ def parse_checksum(header: str | None) -> UploadChecksum | None:
         raise bad_request(f"Upload-Checksum algorithm {algorithm!r} is not supported; supported: {supported}")
     try:
         digest = base64.b64decode(encoded.strip(), validate=True)
-    except binascii.Error:
+    except ValueError:  # binascii.Error, and text that is not ASCII
         raise bad_request(f"Upload-Checksum digest {encoded!r} is not base64") from None
     if len(digest) != CHECKSUM_ALGORITHMS[algorithm]().digest_size:
         raise bad_request(f"Upload-Checksum digest has {len(digest)} bytes; a {algorithm} digest has another length")

@@ -17,7 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import resumable, store_request
-from .blob import base_url, blob
+from .blob import base_url, blob, check_host
 from .destination import destination
 from .errors import StoreError, forbidden
 from .lease import Lease, leased
@@ -147,6 +147,7 @@ async def create_upload(request: Request) -> Response:
     """POST: creation (a body of application/offset+octet-stream is the first chunk), or
     concatenation of partial uploads into a final one."""
     state = store_state(request)
+    check_host(state, request)  # before anything is stored: its Location names this host
     config = state.config
     now = time.time()
     headers = request.headers

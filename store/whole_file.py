@@ -9,7 +9,8 @@ from starlette.responses import JSONResponse
 
 from . import store_request
 from .backends import Writer, storage_options
-from .blob import blob
+from .blob import blob, check_host
+from .content_type import check_sniffed, sniffing
 from .destination import Destination, at_taken_key, claim, destination, key_taken
 from .errors import bad_request
 from .index import Index
@@ -52,6 +53,7 @@ class ClaimedWriter:
 
 async def store_upload(request: Request) -> JSONResponse:
     state = store_state(request)
+    check_host(state, request)
     options = store_request.from_query(
         request.query_params, request.path_params.get("location"), request.headers.get("origin")
     )
@@ -66,6 +68,7 @@ async def store_upload(request: Request) -> JSONResponse:
     # a free one is claimed before the first byte is read, so that a second store there is refused.
     target = await at_taken_key(state.index, state.config, target, options, now=now)
     await claim(state.index, target, target.handle, until=now + CLAIM_SECONDS, now=now)
+    head = bytearray()  # the first bytes, sniffed for their type
 
     def growing(size: int) -> None:
         if policy is not None:
@@ -75,13 +78,14 @@ async def store_upload(request: Request) -> JSONResponse:
     def whole(size: int) -> None:
         if policy is not None:
             policy.check_size(size)
+        check_sniffed(app, bytes(head), size, target.mimetype)
         if declared is not None and int(declared) != size:
             raise bad_request(f"received {size} bytes but Content-Length said {declared}")
 
     try:
         writer = state.backends[target.location].writer(target.container, target.key, **storage_options(target))
         claimed = ClaimedWriter(writer, state.index, target)
-        written = await write_file(claimed, request.stream(), growing=growing, whole=whole)
+        written = await write_file(claimed, sniffing(request.stream(), head, app, target.mimetype), growing=growing, whole=whole)
         record = target.record(written.size, written.sha256)
         if not await state.index.add_file(record):
             raise key_taken(target.key)
