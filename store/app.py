@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -19,7 +18,7 @@ from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
 from .guards import BodyRate, OutOfResources
 from .repair import repair, repair_held
-from .resumable import sweep
+from .resumable import sweeping
 from .sqlite_index import SQLiteIndex
 from .state import StoreState
 from .tus_routes import tus_routes
@@ -36,13 +35,14 @@ EXPOSE_HEADERS = [
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # What a stopped store process left half done is put right, and uploads that expired while no
-    # store process ran go, before the first request comes.
+    # store process ran go, before the first request comes; then expired uploads are swept in the
+    # background, never in a request.
     held = await repair(app.state.store)
-    await sweep(app.state.store, time.time())
-    later = asyncio.create_task(repair_held(app.state.store, held))
-    yield
-    later.cancel()
-    await asyncio.wait([later])
+    async with sweeping(app.state.store):
+        later = asyncio.create_task(repair_held(app.state.store, held))
+        yield
+        later.cancel()
+        await asyncio.wait([later])
     await app.state.store.index.close()
 
 

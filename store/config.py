@@ -15,6 +15,12 @@ from .errors import StoreError, bad_request, forbidden
 ENV_PREFIX = "PICKSTORE__"
 DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024**3  # bytes: the largest file a resumable upload may declare
 DEFAULT_UPLOAD_EXPIRY = 24 * 3600  # seconds an unfinished resumable upload is kept after its last chunk
+DEFAULT_EMPTY_UPLOAD_EXPIRY = 3600  # seconds a resumable upload that has no byte yet is kept
+DEFAULT_SWEEP_INTERVAL = 60  # seconds between two sweeps of expired uploads (at most upload_expiry)
+# What one app's unfinished resumable uploads may declare at once, by default: their number, and
+# their Upload-Lengths added up.
+DEFAULT_MAX_PENDING_UPLOADS = 500
+DEFAULT_MAX_PENDING_BYTES = 4 * DEFAULT_MAX_UPLOAD_SIZE
 # The hosts whose name a request's Host header may put in the URLs the store hands out when neither
 # public_url nor allowed_hosts is set: loopback only, any port.
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
@@ -43,6 +49,8 @@ class App:
     # ("image/*", "application/pdf"); none by default.
     max_size: int | None = None
     mimetypes: tuple[str, ...] = ()
+    max_pending_uploads: int = DEFAULT_MAX_PENDING_UPLOADS
+    max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES
 
     def check_origin(self, origin: str | None) -> None:
         """Pages may use the app only from the origins it lists; requests without an Origin (a
@@ -96,6 +104,8 @@ class Config:
     public_url: str | None = None
     max_upload_size: int = DEFAULT_MAX_UPLOAD_SIZE
     upload_expiry: float = DEFAULT_UPLOAD_EXPIRY
+    empty_upload_expiry: float = DEFAULT_EMPTY_UPLOAD_EXPIRY
+    sweep_interval: float = DEFAULT_SWEEP_INTERVAL
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
     # Host names (any port) that may appear in the URLs the store hands out when public_url is not
     # set; a request to another Host is refused. Lower-case.
@@ -195,6 +205,13 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         mimetypes = spec.get("mimetypes", [])
         if not isinstance(mimetypes, list) or not all(isinstance(m, str) and "/" in m for m in mimetypes):
             raise ValueError(f"app {name!r}: mimetypes must be a list such as [\"image/*\", \"application/pdf\"]")
+        pending = {}
+        for setting in ("max_pending_uploads", "max_pending_bytes"):
+            value = spec.get(setting)
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ValueError(f"app {name!r}: {setting} must be a positive whole number, not {value!r}")
+                pending[setting] = value
         apps[key] = App(
             key=key,
             secret=spec["secret"],
@@ -202,6 +219,7 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
             require_security=require_security,
             max_size=max_size,
             mimetypes=tuple(mimetypes),
+            **pending,
         )
     locations = {}
     for name, spec in raw.get("locations", {"local": {"backend": "local"}}).items():
@@ -220,6 +238,12 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
     upload_expiry = store.get("upload_expiry", DEFAULT_UPLOAD_EXPIRY)
     if isinstance(upload_expiry, bool) or not isinstance(upload_expiry, (int, float)) or not upload_expiry > 0:
         raise ValueError(f"upload_expiry must be a positive number of seconds, not {upload_expiry!r}")
+    seconds = {}
+    for setting, default in (("empty_upload_expiry", DEFAULT_EMPTY_UPLOAD_EXPIRY), ("sweep_interval", DEFAULT_SWEEP_INTERVAL)):
+        value = store.get(setting, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{setting} must be a positive number of seconds, not {value!r}")
+        seconds[setting] = float(value)
     allowed_hosts = store.get("allowed_hosts", list(LOOPBACK_HOSTS))
     if not isinstance(allowed_hosts, list) or not all(isinstance(h, str) and h and "/" not in h for h in allowed_hosts):
         raise ValueError(f"allowed_hosts must be a list of host names such as [\"files.example.com\"], not {allowed_hosts!r}")
@@ -231,6 +255,7 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         public_url=store.get("public_url"),
         max_upload_size=max_upload_size,
         upload_expiry=float(upload_expiry),
+        **seconds,
         limits=_connection_limits(store),
         allowed_hosts=tuple(host.lower() for host in allowed_hosts),
     )

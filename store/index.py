@@ -52,8 +52,12 @@ class Index(Protocol):
         """Uploads not completed: what store.repair looks at when a store process starts."""
         ...
 
-    async def expired_uploads(self, now: float) -> list[UploadRecord]:
-        """Uploads past their expiry that no request holds."""
+    async def expired_uploads(self, now: float, limit: int | None = None) -> list[UploadRecord]:
+        """Uploads past their expiry that no request holds (at most `limit` of them)."""
+        ...
+
+    async def pending_uploads(self, app_key: str, now: float) -> tuple[int, int]:
+        """How many of an app's uploads are alive and not yet stored, and their Upload-Lengths added up."""
         ...
 
     async def close(self) -> None: ...

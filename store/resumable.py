@@ -3,7 +3,10 @@ join partial uploads, terminate, expire. No HTTP here: store/tus_routes.py speak
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import replace
@@ -20,7 +23,7 @@ from .repair import clear_leftovers, committed
 from .state import StoreState
 from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, UploadChecksum, check_room, parse_metadata
 
-SWEEP_INTERVAL = 60.0
+SWEEP_BATCH = 50  # expired uploads one sweep step removes before it lets the requests waiting run
 
 
 class Interrupted(Exception):
@@ -34,6 +37,14 @@ def partials(state: StoreState, location: str) -> PartialStore:
             f"location {location!r} cannot keep resumable uploads: store files there with POST /api/store"
         )
     return store
+
+
+def expiry(state: StoreState, offset: int) -> float:
+    """How long an unfinished upload is kept from now: upload_expiry once it has bytes, and only
+    empty_upload_expiry (when shorter) while it has none, so that uploads declared and never sent
+    do not hold their place for long."""
+    config = state.config
+    return config.upload_expiry if offset else min(config.empty_upload_expiry, config.upload_expiry)
 
 
 def new_upload(
@@ -163,7 +174,8 @@ async def receive(
             CHECKSUM_MISMATCH,
             f"the chunk's {checksum.algorithm} does not match its Upload-Checksum: it was not kept; send it again",
         )
-    upload = replace(upload, offset=upload.offset + received, expires=time.time() + state.config.upload_expiry)
+    offset = upload.offset + received
+    upload = replace(upload, offset=offset, expires=time.time() + expiry(state, offset))
     await state.index.save_upload(upload)
     if digest is not None:
         state.running.digests[upload.id] = (upload.offset, digest)
@@ -240,27 +252,63 @@ async def terminate(state: StoreState, upload: UploadRecord) -> None:
     state.running.digests.pop(upload.id, None)
 
 
-async def expire(state: StoreState, upload: UploadRecord) -> None:
+async def expire(state: StoreState, upload: UploadRecord) -> bool:
     """Remove an upload past its expiry, unless a request holds it or its storage fails now (the
-    next sweep will)."""
+    next sweep will): whether it went."""
     try:
         async with leased(state.locks, upload.id):
             await terminate(state, upload)
     except StoreError as exc:
         if exc.code != LOCKED and exc.code < 500:
             raise
+        return False
+    return True
 
 
-async def sweep(state: StoreState, now: float) -> None:
-    """Remove every upload past its expiry."""
+async def sweep(state: StoreState, now: float) -> int:
+    """Remove every upload past its expiry, SWEEP_BATCH at a time, letting other work run between
+    two batches: how many went."""
     state.running.last_sweep = now
-    for upload in await state.index.expired_uploads(now):
-        await expire(state, upload)
+    removed = 0
+    while True:
+        batch = await state.index.expired_uploads(now, SWEEP_BATCH)
+        gone = 0
+        for upload in batch:
+            gone += await expire(state, upload)
+        removed += gone
+        if len(batch) < SWEEP_BATCH or not gone:  # all swept, or the rest is for the next sweep
+            break
+        await asyncio.sleep(0)
     await clear_leftovers(state)
+    return removed
 
 
-async def sweep_if_due(state: StoreState, now: float) -> None:
-    # Cheap enough to run from request handlers, so no background thread: at most once a minute,
-    # or once per expiry period when that is shorter.
-    if now - state.running.last_sweep >= min(SWEEP_INTERVAL, state.config.upload_expiry):
-        await sweep(state, now)
+def sweep_interval(state: StoreState) -> float:
+    config = state.config
+    return min(config.sweep_interval, config.upload_expiry)
+
+
+async def _keep_sweeping(state: StoreState) -> None:
+    # An upload goes once it has been expired for a sweep interval: a client that comes back just
+    # after its upload's expiry hears 410 (expired) rather than 404.
+    interval = sweep_interval(state)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await sweep(state, time.time() - interval)
+        except Exception:  # the next sweep tries again
+            logging.getLogger(__name__).exception("sweeping expired uploads failed")
+
+
+@contextlib.asynccontextmanager
+async def sweeping(state: StoreState) -> AsyncIterator[None]:
+    """While the block runs, expired uploads are swept in the background every sweep_interval, off
+    every request's path. Uploads that expired while no store process ran go first, before the
+    block (the store's first request) starts."""
+    await sweep(state, time.time())
+    sweeper = asyncio.create_task(_keep_sweeping(state))
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        await asyncio.wait([sweeper])

@@ -207,11 +207,19 @@ class SQLiteIndex:
         rows = await self._run(self._fetch, f"{_UPLOAD_SELECT} WHERE completed = 0", ())
         return [_upload(row) for row in rows]
 
-    async def expired_uploads(self, now: float) -> list[UploadRecord]:
+    async def expired_uploads(self, now: float, limit: int | None = None) -> list[UploadRecord]:
         rows = await self._run(
-            self._fetch, f"{_UPLOAD_SELECT} WHERE expires <= ? AND (lock_until IS NULL OR lock_until < ?)", (now, now)
+            self._fetch, f"{_UPLOAD_SELECT} WHERE expires <= ? AND (lock_until IS NULL OR lock_until < ?) LIMIT ?",
+            (now, now, -1 if limit is None else limit),
         )
         return [_upload(row) for row in rows]
+
+    async def pending_uploads(self, app_key: str, now: float) -> tuple[int, int]:
+        rows = await self._run(
+            self._fetch, "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM uploads"
+            " WHERE app_key = ? AND NOT completed AND expires > ?", (app_key, now),
+        )
+        return int(rows[0][0]), int(rows[0][1])
 
     # --- upload leases (store.locks) -------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from email.utils import formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
+from picker import wire
+
 from .errors import StoreError, bad_request, forbidden
 from .records import UploadRecord
 
@@ -32,6 +34,14 @@ _UPLOAD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _UPLOAD_PATH = re.compile(r"(?:^|/)api/upload/([A-Za-z0-9_-]{1,64})/?$")
 _SIZE = re.compile(r"[0-9]{1,19}")  # below 2**63: what SQLite's INTEGER holds
 _METADATA_KEY = re.compile(r"[^\s,]+")
+
+MAX_METADATA = 4096  # characters of Upload-Metadata: the store options, a policy and a long filename fit
+MAX_CONCAT_PARTS = 100  # partial uploads one final upload may join
+MAX_CONCAT_HEADER = 16384  # characters of Upload-Concat: 100 upload URLs of 160 characters each
+# What HEAD echoes of an upload's Upload-Metadata: the file and the store options a client needs to
+# know the upload again (the app's key is public, in the page), never the policy or signature that
+# let its creator make it, nor keys this store does not read.
+ECHOED_METADATA = tuple(key for key in wire.KEYS if key not in (wire.POLICY, wire.SIGNATURE))
 
 
 def new_upload_id() -> str:
@@ -66,6 +76,8 @@ def parse_size(name: str, value: str | None) -> int:
 
 def parse_metadata(header: str | None) -> dict[str, str]:
     """Upload-Metadata: comma-separated "key base64(value)" pairs; a key alone has the empty value."""
+    if header is not None and len(header) > MAX_METADATA:
+        raise bad_request(f"Upload-Metadata has {len(header)} characters; this store accepts at most {MAX_METADATA}")
     metadata: dict[str, str] = {}
     for pair in (header or "").split(","):
         pair = pair.strip()
@@ -126,16 +138,22 @@ def parse_concat(header: str | None) -> Concat | None:
     header = header.strip()
     if header == "partial":
         return Concat(partial=True)
+    if len(header) > MAX_CONCAT_HEADER:
+        raise bad_request(f"Upload-Concat has {len(header)} characters; this store accepts at most {MAX_CONCAT_HEADER}")
     if not header.startswith("final;"):
-        raise bad_request(f"Upload-Concat must be 'partial' or 'final;<url> <url> ...', not {header!r}")
+        raise bad_request(f"Upload-Concat must be 'partial' or 'final;<url> <url> ...', not {header[:100]!r}")
     urls = header[len("final;"):].split()
     if not urls:
         raise bad_request("Upload-Concat 'final;' names no partial uploads to join")
-    parts = []
+    if len(urls) > MAX_CONCAT_PARTS:
+        raise bad_request(f"Upload-Concat names {len(urls)} partial uploads; a final upload joins at most {MAX_CONCAT_PARTS}")
+    parts: list[str] = []
     for url in urls:
         match = _UPLOAD_PATH.search(urlsplit(url).path)
         if not match:
-            raise bad_request(f"Upload-Concat names {url!r}, which is not an upload URL of this store")
+            raise bad_request(f"Upload-Concat names {url[:200]!r}, which is not an upload URL of this store")
+        if match.group(1) in parts:
+            raise bad_request(f"Upload-Concat names partial upload {match.group(1)!r} twice; each part may be joined once")
         parts.append(match.group(1))
     return Concat(partial=False, parts=tuple(parts))
 
@@ -213,6 +231,30 @@ def check_part(part: UploadRecord | None, part_id: str, app_key: str, now: float
     return part
 
 
+def echoed_metadata(header: str) -> str:
+    """The pairs of an upload's Upload-Metadata that HEAD gives back (ECHOED_METADATA), as sent."""
+    kept = []
+    for pair in header.split(","):
+        key = pair.strip().partition(" ")[0]
+        if key in ECHOED_METADATA:
+            kept.append(pair.strip())
+    return ",".join(kept)
+
+
+def check_pending(app_key: str, pending: int, pending_bytes: int, length: int, max_uploads: int, max_bytes: int) -> None:
+    """429 when a new upload of `length` bytes would take an app past its unfinished uploads' limits."""
+    if pending >= max_uploads:
+        raise StoreError(
+            429, f"app {app_key!r} has {pending} unfinished uploads, its limit (max_pending_uploads {max_uploads}): "
+            "finish or terminate some, or wait for them to expire",
+        )
+    if pending_bytes + length > max_bytes:
+        raise StoreError(
+            429, f"app {app_key!r} has unfinished uploads declaring {pending_bytes} bytes; {length} more would pass "
+            f"its limit (max_pending_bytes {max_bytes}): finish or terminate some, or wait for them to expire",
+        )
+
+
 def state_headers(upload: UploadRecord) -> dict[str, str]:
     """What HEAD says about an upload."""
     headers = {
@@ -221,8 +263,9 @@ def state_headers(upload: UploadRecord) -> dict[str, str]:
         "Upload-Expires": http_date(upload.expires),
         "Cache-Control": "no-store",
     }
-    if upload.metadata:
-        headers["Upload-Metadata"] = upload.metadata
+    echoed = echoed_metadata(upload.metadata)
+    if echoed:
+        headers["Upload-Metadata"] = echoed
     if upload.concat:
         headers["Upload-Concat"] = upload.concat
     return headers

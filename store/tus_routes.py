@@ -33,6 +33,7 @@ from .tus_protocol import (
     check_offset,
     check_part,
     check_patch,
+    check_pending,
     check_version,
     creation_length,
     http_date,
@@ -149,7 +150,6 @@ async def create_upload(request: Request) -> Response:
     check_host(state, request)  # before anything is stored: its Location names this host
     config = state.config
     now = time.time()
-    await resumable.sweep_if_due(state, now)
     headers = request.headers
     concat = parse_concat(headers.get("upload-concat"))
     length = creation_length(headers.get("upload-length"), headers.get("upload-defer-length"), concat)
@@ -171,13 +171,20 @@ async def create_upload(request: Request) -> Response:
         policy = check_policy(app, options.policy, options.signature, call="store", now=now)
         if policy is not None:
             policy.check_max_size(length)
+        if app.max_size is not None and length > app.max_size:
+            raise StoreError(
+                413, f"the partial upload is {length} bytes, larger than app {app.key!r} accepts ({app.max_size} bytes)"
+            )
         app_key, location_name, target, kind = app.key, location.name, None, "partial"
     else:
         target, _ = destination(config, options, size=length, now=now)
         app_key, location_name, kind = target.app_key, target.location, ""
+        app = config.apps[app_key]
+    pending, pending_bytes = await state.index.pending_uploads(app.key, now)
+    check_pending(app.key, pending, pending_bytes, length, app.max_pending_uploads, app.max_pending_bytes)
     upload = resumable.new_upload(
         new_upload_id(), app_key=app_key, location=location_name, length=length, metadata=metadata, concat=kind,
-        target=target, now=now, expiry=config.upload_expiry,
+        target=target, now=now, expiry=resumable.expiry(state, 0),
     )
     checksum = parse_checksum(headers.get("upload-checksum"))
     upload = await resumable.create(state, upload)
