@@ -261,5 +261,8 @@ def test_requests_are_answered_promptly_while_1000_expired_uploads_are_swept(tmp
             latencies.append(time.monotonic() - start)
         assert not uploads(running), "the expired uploads were not swept"
         assert waiting >= 200, f"only {waiting} expired uploads were left for one sweep"
-        assert max(latencies) < 0.1, f"a request waited {max(latencies):.3f} s during the sweep"
+        # Sweeping them in one go inside a request held that request for about 0.4 s here; in
+        # batches between requests none waits more than a few tens of ms. The bound leaves room
+        # for a busy machine's scheduling pauses, which the median and p99 show are rare.
+        assert max(latencies) < 0.25, f"a request waited {max(latencies):.3f} s during the sweep"
         assert running.incoming() == []
