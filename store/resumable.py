@@ -268,7 +268,6 @@ async def expire(state: StoreState, upload: UploadRecord) -> bool:
 async def sweep(state: StoreState, now: float) -> int:
     """Remove every upload past its expiry, SWEEP_BATCH at a time, letting other work run between
     two batches: how many went."""
-    state.running.last_sweep = now
     removed = 0
     while True:
         batch = await state.index.expired_uploads(now, SWEEP_BATCH)

@@ -18,11 +18,9 @@ from .locks import Locks
 @dataclass
 class Running:
     """What this store process keeps about uploads between requests, all of it rebuildable from the
-    index and the stored bytes: each upload's running sha256 (with the offset it has reached), and
-    when expired uploads were last swept."""
+    index and the stored bytes: each upload's running sha256 (with the offset it has reached)."""
 
     digests: dict[str, tuple[int, Any]] = field(default_factory=dict)
-    last_sweep: float = float("-inf")
     started: float = field(default_factory=time.time)  # what went before is store.repair's to put right
 
 

@@ -13,19 +13,13 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import event, given, note
 from hypothesis import strategies as st
 
+from harness.fuzzing import FUZZ
 from harness.store_process import run_store, secure_policy
 from picker import wire
 
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 TUS = "1.0.0"
 OFFSET_STREAM = "application/offset+octet-stream"
 STORED = b"the bytes stored before the fuzz\n" * 10

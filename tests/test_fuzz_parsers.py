@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from harness.fuzzing import FUZZ
 from picker import options as picker_options
 from picker import restrictions, wire
 from picker.fperror import BAD_PARAMETERS, FPError
@@ -29,14 +30,6 @@ from store.errors import StoreError
 from store.files import parse_range
 from store.records import UploadRecord
 from store.store_request import StoreRequest, from_metadata, from_query
-
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
 
 SECRET = "fuzz-secret"
 CONFIG = from_dict({
