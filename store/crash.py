@@ -3,7 +3,8 @@ cleanup, as when the machine or the OOM killer stops it) when it reaches that na
 a test can prove what a fresh store finds there afterwards. Unset, as in production, it does nothing.
 
 The points: `file-written` (a whole file's bytes are in the backend's writer, not yet committed:
-POST /api/store and POST /api/file/{handle}), `upload-recorded` (a tus upload is in the index, its
+POST /api/store and POST /api/file/{handle}), `file-committed` (those bytes are at their key, not
+yet recorded), `upload-recorded` (a tus upload is in the index, its
 bytes not yet created), `upload-committed` (a finished upload's bytes are at their key, not yet
 recorded), `file-recorded` (its file is recorded, the upload not yet marked completed)."""
 

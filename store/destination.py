@@ -16,7 +16,7 @@ from .index import Index
 from .keys import new_handle, safe_filename, storage_key
 from .policy import Policy
 from .policy import check as check_policy
-from .records import FileRecord
+from .records import FileRecord, WholeWrite
 from .store_request import StoreRequest
 
 DEFAULT_MIMETYPE = "application/octet-stream"
@@ -53,6 +53,9 @@ class Destination:
             public=self.public,
             region=self.region,
         )
+
+    def whole_write(self) -> WholeWrite:
+        return WholeWrite(self.location, self.container, self.key, self.handle, self.mimetype, self.public, self.region)
 
 
 def checked_mimetype(mimetype: str) -> str:

@@ -14,12 +14,13 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .backends import storage_options
 from .blob import blob, check_host, public_url
+from .claimed import ClaimedWrite
 from .content_type import check_sniffed, served_inline, served_type, sniffing
 from .destination import checked_mimetype
 from .errors import StoreError, forbidden, not_found
 from .policy import Policy, decode_policy
 from .policy import check as check_policy
-from .records import FileRecord
+from .records import FileRecord, WholeWrite
 from .state import store_state
 from .writing import write_file
 
@@ -210,9 +211,15 @@ async def overwrite_file(request: Request) -> JSONResponse:
         policy.check_size(size)
         check_sniffed(app, bytes(head), size, mimetype)
 
-    writer = state.backends[record.location].writer(record.container, record.key, **storage_options(record))
-    written = await write_file(writer, sniffing(request.stream(), head, app, mimetype), growing=growing, whole=whole)
-    updated = replace(record, size=written.size, sha256=written.sha256, mimetype=mimetype, created=time.time())
-    await state.index.add_file(updated)
+    # Claimed while it runs: a store process that finds the claim of a dead one makes the record
+    # say what the key holds (store.repair).
+    write = WholeWrite(record.location, record.container, record.key, record.handle, mimetype, record.public,
+                       record.region)
+    async with ClaimedWrite(state.index, write) as claimed:
+        writer = state.backends[record.location].writer(record.container, record.key, **storage_options(record))
+        written = await write_file(writer, sniffing(request.stream(), head, app, mimetype), growing=growing,
+                                   whole=whole, committing=claimed.committing)
+        updated = replace(record, size=written.size, sha256=written.sha256, mimetype=mimetype, created=time.time())
+        await claimed.record(updated)
     return JSONResponse(blob(state, updated, request, writeable=True))
 

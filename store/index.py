@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .records import FileRecord, UploadRecord
+from .records import FileRecord, UploadRecord, WholeWrite
 
 
 class Index(Protocol):
@@ -25,20 +25,33 @@ class Index(Protocol):
     async def delete_file(self, handle: str) -> None: ...
 
     async def claim_key(
-        self, location: str, container: str, key: str, *, owner: str, handle: str, until: float, now: float
+        self, location: str, container: str, key: str, *, owner: str, handle: str, until: float, now: float,
+        write: WholeWrite | None = None,
     ) -> bool:
         """Reserve a key for one new file before any of its bytes go there, atomically: True when
         the key is free or already `owner`'s (then its claim lasts until `until`), or when the file
         recorded there is `handle` (the upload overwrites that record). False when another file or
         a live claim of another owner has it. A claim lives until `until`, or while the upload
-        named `owner` has not expired; add_file and release_key end it."""
+        named `owner` has not expired; add_file and release_key end it. A whole-file write passes
+        `write` (its owner is its handle): kept with the claim, also when it overwrites the file
+        recorded there, for take_lapsed_writes."""
+        ...
+
+    async def take_lapsed_writes(self, now: float, until: float, limit: int) -> list[WholeWrite]:
+        """At most `limit` whole-file writes whose claim ran out by `now` (their process died, or
+        stood still that long), each claim renewed until `until` for the caller (store.repair),
+        atomically, so that no other process takes the same ones."""
         ...
 
     async def release_key(self, location: str, container: str, key: str, owner: str) -> None:
         """End `owner`'s claim on a key (its upload failed or went)."""
         ...
 
-    async def add_upload(self, upload: UploadRecord) -> None: ...
+    async def add_upload(self, upload: UploadRecord, *, within: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        """Record a new upload. With `within` (most unfinished uploads, most bytes they declare),
+        only if its app's unfinished uploads alive at `upload.created` and this one stay within
+        both, atomically: otherwise nothing is recorded and the app's (uploads, bytes) come back."""
+        ...
 
     async def get_upload(self, upload_id: str) -> UploadRecord | None: ...
 
@@ -54,10 +67,6 @@ class Index(Protocol):
 
     async def expired_uploads(self, now: float, limit: int | None = None) -> list[UploadRecord]:
         """Uploads past their expiry that no request holds (at most `limit` of them)."""
-        ...
-
-    async def pending_uploads(self, app_key: str, now: float) -> tuple[int, int]:
-        """How many of an app's uploads are alive and not yet stored, and their Upload-Lengths added up."""
         ...
 
     async def close(self) -> None: ...

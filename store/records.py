@@ -56,3 +56,21 @@ class UploadRecord:
     @property
     def final(self) -> bool:
         return self.concat.startswith("final;")
+
+
+@dataclass(frozen=True)
+class WholeWrite:
+    """A whole-file write (POST /api/store, an overwrite) under way, kept with its claim on the key
+    so that a store process finds it if the writing process dies: where its bytes go, how they are
+    stored, and, once they are whole and about to be put in place, their size and sha256 (what
+    store.repair compares the key's bytes with)."""
+
+    location: str
+    container: str
+    key: str
+    handle: str
+    mimetype: str
+    public: bool = False
+    region: str | None = None
+    size: int | None = None
+    sha256: str | None = None

@@ -3,6 +3,10 @@ store process starts (store.app's lifespan), before the first request:
 
 - the temporary data of whole-file writes (POST /api/store, POST /api/file/{handle}) that no
   running process will commit: each backend's `clear_leftovers`;
+- a whole-file write whose process died after putting its bytes at the key and before recording
+  them, found by its claim once that runs out (store.claimed): a new file's bytes, which its sender
+  never heard of, are removed so that the sender's retry finds the key free; an overwrite's record
+  is made to say what the key now holds;
 - a tus upload whose bytes went to their key before its file was recorded: the upload's record
   holds its destination, so the file is recorded from it (size and sha256 read from the stored
   bytes) and the upload completed; if the key holds other bytes, or none, the upload is removed;
@@ -10,8 +14,9 @@ store process starts (store.app's lifespan), before the first request:
   upload whose bytes are gone is removed, since nobody can resume it;
 - an upload's bytes that the index does not know, untouched for longer than `upload_expiry`.
 
-An upload whose lease the stopped process still holds is put right once the lease runs out, and
-by the next request that wants its file (resumable.complete calls `committed`)."""
+An upload whose lease the stopped process still holds (or a write whose claim it holds) is put
+right once that runs out, and an upload by the next request that wants its file
+(resumable.complete calls `committed`)."""
 
 from __future__ import annotations
 
@@ -23,14 +28,16 @@ from dataclasses import replace
 
 from . import store_request
 from .backends import storage_options
+from .claimed import CLAIM_SECONDS
 from .destination import Destination, checked_access, checked_region, key_taken
 from .errors import StoreError, not_found
 from .lease import LEASE_SECONDS, leased
-from .records import FileRecord, UploadRecord
+from .records import FileRecord, UploadRecord, WholeWrite
 from .state import StoreState
 from .tus_protocol import LOCKED, parse_metadata
 
 log = logging.getLogger(__name__)
+WRITES_BATCH = 50  # whole-file writes of dead processes taken at a time
 
 
 def upload_target(upload: UploadRecord) -> Destination:
@@ -42,7 +49,7 @@ def upload_target(upload: UploadRecord) -> Destination:
     )
 
 
-async def _stored(state: StoreState, target: Destination, length: int) -> tuple[int, str] | None:
+async def _stored(state: StoreState, target: Destination | WholeWrite, length: int) -> tuple[int, str] | None:
     """The size and sha256 of the first `length` bytes at the target's key; None if none are there."""
     digest = hashlib.sha256()
     size = 0
@@ -123,6 +130,41 @@ async def _settle(state: StoreState, upload_id: str) -> bool:
     return True
 
 
+async def _settle_write(state: StoreState, write: WholeWrite) -> None:
+    backend = state.backends.get(write.location)
+    record = await state.index.find_file(write.location, write.container, write.key)
+    if backend is not None and write.size is not None and (record is None or record.handle == write.handle):
+        stored = await _stored(state, write, write.size)
+        if stored == (write.size, write.sha256):  # the bytes went to the key: the process died after that
+            if record is None:
+                await backend.delete(write.container, write.key, **storage_options(write))
+                log.warning("location %s: removed %s, stored by a store process that stopped before recording "
+                            "it or answering its sender", write.location, write.key)
+            elif (record.size, record.sha256) != stored:
+                await state.index.add_file(replace(
+                    record, size=stored[0], sha256=stored[1], mimetype=write.mimetype, created=time.time()
+                ))
+                log.warning("file %s: recorded its new bytes, overwritten by a store process that stopped before "
+                            "recording them", record.handle)
+    await state.index.release_key(write.location, write.container, write.key, write.handle)
+
+
+async def settle_writes(state: StoreState) -> None:
+    """Put right the whole-file writes whose claims ran out (see the module's text). A write whose
+    storage fails now is left: its claim runs out again and a later sweep tries it again."""
+    while True:
+        now = time.time()
+        batch = await state.index.take_lapsed_writes(now, now + CLAIM_SECONDS, WRITES_BATCH)
+        for write in batch:
+            try:
+                await _settle_write(state, write)
+            except StoreError as exc:
+                log.warning("location %s: the write of %s not repaired: %s", write.location, write.key, exc.message)
+        if len(batch) < WRITES_BATCH:
+            return
+        await asyncio.sleep(0)
+
+
 async def _drop_unknown(state: StoreState, location: str, before: float) -> None:
     store = state.backends[location].partials
     if store is not None:
@@ -153,6 +195,7 @@ async def repair(state: StoreState) -> list[str]:
     ids of the uploads still held by a lease, to try again once it has run out. A location whose
     storage fails is left for the next start, after one try: the store starts with it down."""
     failed = await clear_leftovers(state)
+    await settle_writes(state)
     held = []
     for upload in await state.index.unfinished_uploads():
         if upload.location in failed:
@@ -172,11 +215,13 @@ async def repair(state: StoreState) -> list[str]:
 
 
 async def repair_held(state: StoreState, held: list[str]) -> None:
-    """Try the uploads a lease held again once leases of stopped processes have run out."""
+    """Try the uploads a lease held again, and the whole-file writes a claim held, once leases and
+    claims of stopped processes have run out."""
     for _ in range(3):
+        await asyncio.sleep(max(LEASE_SECONDS, CLAIM_SECONDS) + 1)
+        await settle_writes(state)
         if not held:
             return
-        await asyncio.sleep(LEASE_SECONDS + 1)
         still = []
         for upload_id in held:
             try:

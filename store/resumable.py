@@ -14,14 +14,15 @@ from typing import Any
 
 from . import store_request
 from .backends import PartialStore, storage_options
+from .content_type import SNIFF_BYTES, check_sniffed
 from .crash import crash_point
 from .destination import Destination, at_taken_key, checked_access, checked_region, claim, key_taken
 from .errors import StoreError, bad_request
 from .lease import Lease, leased
 from .records import FileRecord, UploadRecord
-from .repair import clear_leftovers, committed
+from .repair import clear_leftovers, committed, settle_writes
 from .state import StoreState
-from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, UploadChecksum, check_room, parse_metadata
+from .tus_protocol import CHECKSUM_MISMATCH, LOCKED, UploadChecksum, check_pending, check_room, parse_metadata
 
 SWEEP_BATCH = 50  # expired uploads one sweep step removes before it lets the requests waiting run
 
@@ -92,7 +93,8 @@ def _target(upload: UploadRecord) -> Destination:
 async def create(state: StoreState, upload: UploadRecord) -> UploadRecord:
     """Record a new upload and make room for its bytes. An upload of a file claims its key first
     (StoreError 409 when another file or upload holds it), or, when its sender may write the file
-    stored there, becomes an overwrite of that file: the upload as created is returned."""
+    stored there, becomes an overwrite of that file: the upload as created is returned. StoreError
+    429 when the app's unfinished uploads are at their limits (checked as the upload is recorded)."""
     store = partials(state, upload.location)
     if not upload.partial:
         options = store_request.from_metadata(parse_metadata(upload.metadata))
@@ -103,7 +105,10 @@ async def create(state: StoreState, upload: UploadRecord) -> UploadRecord:
         )
         await claim(state.index, target, upload.id, until=upload.expires, now=time.time())
     try:
-        await state.index.add_upload(upload)
+        app = state.config.apps[upload.app_key]
+        limits = (app.max_pending_uploads, app.max_pending_bytes)
+        if (pending := await state.index.add_upload(upload, within=limits)) is not None:
+            check_pending(app.key, *pending, upload.length, *limits)
         crash_point("upload-recorded")
         try:
             await store.create(upload.id)
@@ -135,6 +140,30 @@ async def _digest(state: StoreState, store: PartialStore, upload: UploadRecord) 
     return digest
 
 
+async def _head_so_far(state: StoreState, store: PartialStore, upload: UploadRecord) -> bytearray | None:
+    """The first bytes an upload of a file has received, while it has fewer than its type is
+    sniffed by; None once they were sniffed, and for a partial upload (its final upload's first
+    bytes are sniffed as the parts are joined)."""
+    if upload.partial or upload.offset >= min(SNIFF_BYTES, upload.length):
+        return None
+    head = bytearray()
+    if upload.offset:
+        async for chunk in store.read(upload.id, 0, upload.offset - 1):
+            head.extend(chunk)
+    return head
+
+
+def _sniff(state: StoreState, upload: UploadRecord, head: bytearray, chunk: bytes) -> None:
+    """Add the chunk's start to the upload's first bytes; once there are as many as are sniffed
+    (or the whole file), StoreError 403 when they show a type the app does not accept."""
+    wanted = min(SNIFF_BYTES, upload.length)
+    if len(head) < wanted:
+        head.extend(chunk[:wanted - len(head)])
+        app = state.config.apps.get(upload.app_key)
+        if len(head) >= wanted and app is not None:
+            check_sniffed(app, bytes(head), upload.length, upload.mimetype)
+
+
 async def receive(
     state: StoreState, upload: UploadRecord, body: AsyncIterable[bytes], checksum: UploadChecksum | None, lease: Lease
 ) -> UploadRecord:
@@ -145,11 +174,14 @@ async def receive(
     digest = None if upload.partial else await _digest(state, store, upload)
     check = checksum.hasher() if checksum else None
     received = 0
+    head = await _head_so_far(state, store, upload)
 
     async def counted() -> AsyncIterator[bytes]:
         nonlocal received
         async for chunk in body:
             check_room(upload, received + len(chunk))
+            if head is not None:
+                _sniff(state, upload, head, chunk)
             await lease.renew()
             received += len(chunk)
             if digest is not None:
@@ -219,8 +251,11 @@ async def join(
     store = partials(state, final.location)
     digest = hashlib.sha256()
 
+    head = bytearray()
+
     async def hashed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         async for chunk in chunks:
+            _sniff(state, final, head, chunk)
             digest.update(chunk)
             yield chunk
 
@@ -279,6 +314,7 @@ async def sweep(state: StoreState, now: float) -> int:
             break
         await asyncio.sleep(0)
     await clear_leftovers(state)
+    await settle_writes(state)
     return removed
 
 

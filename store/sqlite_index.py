@@ -4,6 +4,7 @@ processes on one host share."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -11,7 +12,7 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .records import FileRecord, UploadRecord
+from .records import FileRecord, UploadRecord, WholeWrite
 
 T = TypeVar("T")
 # How long a write waits for another store process's write to end before it fails.
@@ -60,6 +61,8 @@ class SQLiteIndex:
             "CREATE TABLE IF NOT EXISTS claims (location TEXT NOT NULL, container TEXT NOT NULL, key TEXT NOT NULL,"
             " owner TEXT NOT NULL, until REAL NOT NULL, PRIMARY KEY (location, container, key))"
         )
+        # intent: the WholeWrite (as JSON) of a whole-file write holding the claim; NULL for a tus upload's.
+        self._add_columns("claims", {"intent": "TEXT"})
         # lock_token/lock_until: a lease held by the one request that may change the upload.
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS uploads ("
@@ -129,33 +132,55 @@ class SQLiteIndex:
         self._db.execute("DELETE FROM claims WHERE location = ? AND container = ? AND key = ?", place)
         return True
 
-    def _claim(self, place: Sequence[str], owner: str, handle: str, until: float, now: float) -> bool:
-        recorded = self._fetch("SELECT handle FROM files WHERE location = ? AND container = ? AND key = ?", place)
-        if recorded:
-            return any(row[0] == handle for row in recorded)
+    def _claim(self, place: Sequence[str], owner: str, handle: str, until: float, now: float,
+               write: WholeWrite | None) -> bool:
+        recorded = [row[0] for row in self._fetch(
+            "SELECT handle FROM files WHERE location = ? AND container = ? AND key = ?", place
+        )]
+        if recorded and handle not in recorded:
+            return False
+        if recorded and write is None:
+            return True  # a tus upload overwriting the file: its upload's record says what it does
         # A claim ends at its time, or with its upload's expiry when an upload holds it.
         self._db.execute(
             "DELETE FROM claims WHERE location = ? AND container = ? AND key = ? AND owner != ? AND until <= ?"
             " AND owner NOT IN (SELECT id FROM uploads WHERE expires > ?)",
             [*place, owner, now, now],
         )
+        intent = json.dumps(asdict(write)) if write is not None else None
         self._db.execute(
-            "INSERT INTO claims (location, container, key, owner, until) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (location, container, key) DO UPDATE SET until = MAX(until, excluded.until)"
-            " WHERE owner = excluded.owner",
-            [*place, owner, until],
+            "INSERT INTO claims (location, container, key, owner, until, intent) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (location, container, key) DO UPDATE SET until = MAX(until, excluded.until),"
+            " intent = COALESCE(excluded.intent, intent) WHERE owner = excluded.owner",
+            [*place, owner, until, intent],
         )
         held = self._fetch("SELECT owner FROM claims WHERE location = ? AND container = ? AND key = ?", place)
         return bool(held) and held[0][0] == owner
+
+    def _take_lapsed(self, now: float, until: float, limit: int) -> list[WholeWrite]:
+        rows = self._fetch(
+            "SELECT location, container, key, owner, intent FROM claims WHERE intent IS NOT NULL AND until <= ?"
+            " LIMIT ?", (now, limit),
+        )
+        for location, container, key, owner, _ in rows:
+            self._db.execute(
+                "UPDATE claims SET until = ? WHERE location = ? AND container = ? AND key = ? AND owner = ?",
+                (until, location, container, key, owner),
+            )
+        return [WholeWrite(**json.loads(row[4])) for row in rows]
 
     async def add_file(self, record: FileRecord) -> bool:
         return await self._run(self._transaction, lambda: self._put_file(record))
 
     async def claim_key(
-        self, location: str, container: str, key: str, *, owner: str, handle: str, until: float, now: float
+        self, location: str, container: str, key: str, *, owner: str, handle: str, until: float, now: float,
+        write: WholeWrite | None = None,
     ) -> bool:
         place = (location, container, key)
-        return await self._run(self._transaction, lambda: self._claim(place, owner, handle, until, now))
+        return await self._run(self._transaction, lambda: self._claim(place, owner, handle, until, now, write))
+
+    async def take_lapsed_writes(self, now: float, until: float, limit: int) -> list[WholeWrite]:
+        return await self._run(self._transaction, lambda: self._take_lapsed(now, until, limit))
 
     async def release_key(self, location: str, container: str, key: str, owner: str) -> None:
         await self._run(self._execute, (
@@ -181,12 +206,27 @@ class SQLiteIndex:
 
     # --- resumable uploads -----------------------------------------------------------------------
 
-    async def add_upload(self, upload: UploadRecord) -> None:
+    def _pending(self, app_key: str, now: float) -> tuple[int, int]:
+        rows = self._fetch(
+            "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM uploads WHERE app_key = ? AND NOT completed AND expires > ?",
+            (app_key, now),
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
+    def _put_upload(self, upload: UploadRecord, within: tuple[int, int] | None) -> tuple[int, int] | None:
+        if within is not None:
+            pending, pending_bytes = self._pending(upload.app_key, upload.created)
+            if pending >= within[0] or pending_bytes + upload.length > within[1]:
+                return pending, pending_bytes
         values = asdict(upload)
-        await self._run(self._execute, (
+        self._db.execute(
             f"INSERT INTO uploads ({', '.join(_QUOTED.values())}) VALUES ({', '.join('?' for _ in _UPLOAD_COLUMNS)})",
             [values[c] for c in _UPLOAD_COLUMNS],
-        ))
+        )
+        return None
+
+    async def add_upload(self, upload: UploadRecord, *, within: tuple[int, int] | None = None) -> tuple[int, int] | None:
+        return await self._run(self._transaction, lambda: self._put_upload(upload, within))
 
     async def get_upload(self, upload_id: str) -> UploadRecord | None:
         rows = await self._run(self._fetch, f"{_UPLOAD_SELECT} WHERE id = ?", (upload_id,))
@@ -213,13 +253,6 @@ class SQLiteIndex:
             (now, now, -1 if limit is None else limit),
         )
         return [_upload(row) for row in rows]
-
-    async def pending_uploads(self, app_key: str, now: float) -> tuple[int, int]:
-        rows = await self._run(
-            self._fetch, "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM uploads"
-            " WHERE app_key = ? AND NOT completed AND expires > ?", (app_key, now),
-        )
-        return int(rows[0][0]), int(rows[0][1])
 
     # --- upload leases (store.locks) -------------------------------------------------------------
 

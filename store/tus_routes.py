@@ -33,7 +33,6 @@ from .tus_protocol import (
     check_offset,
     check_part,
     check_patch,
-    check_pending,
     check_version,
     creation_length,
     http_date,
@@ -180,8 +179,6 @@ async def create_upload(request: Request) -> Response:
         target, _ = destination(config, options, size=length, now=now)
         app_key, location_name, kind = target.app_key, target.location, ""
         app = config.apps[app_key]
-    pending, pending_bytes = await state.index.pending_uploads(app.key, now)
-    check_pending(app.key, pending, pending_bytes, length, app.max_pending_uploads, app.max_pending_bytes)
     upload = resumable.new_upload(
         new_upload_id(), app_key=app_key, location=location_name, length=length, metadata=metadata, concat=kind,
         target=target, now=now, expiry=resumable.expiry(state, 0),

@@ -4,7 +4,7 @@ and committed only when every check has passed."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 
 from .backends import Writer
@@ -24,11 +24,13 @@ def _no_check(size: int) -> None:
 
 
 async def write_file(
-    writer: Writer, chunks: AsyncIterable[bytes], *, growing: SizeCheck = _no_check, whole: SizeCheck = _no_check
+    writer: Writer, chunks: AsyncIterable[bytes], *, growing: SizeCheck = _no_check, whole: SizeCheck = _no_check,
+    committing: Callable[[Written], Awaitable[None]] | None = None,
 ) -> Written:
     """Write `chunks` and commit them. `growing` sees the size so far before each chunk is written
-    (a file too large is refused as soon as it is), `whole` the final size before the commit. On any
-    failure the writer is aborted: nothing appears at the key."""
+    (a file too large is refused as soon as it is), `whole` the final size before the commit, and
+    `committing` what is about to be committed, last. On any failure before the commit the writer
+    is aborted: nothing appears at the key."""
     digest = hashlib.sha256()
     size = 0
     try:
@@ -38,9 +40,13 @@ async def write_file(
             growing(size)
             await writer.write(chunk)
         whole(size)
+        written = Written(size, digest.hexdigest())
+        if committing is not None:
+            await committing(written)
         crash_point("file-written")
         await writer.commit()
     except BaseException:
         await writer.abort()
         raise
-    return Written(size, digest.hexdigest())
+    crash_point("file-committed")
+    return written

@@ -162,6 +162,59 @@ def test_an_overwrite_killed_before_its_commit_leaves_the_file_as_it_was(run):
     assert stored(store) == {blob["key"]}
 
 
+def until(check: Callable[[], bool], what: str) -> None:
+    """`check` comes true once the killed process's claim has run out (after 10 s) and the restarted
+    store has put its write right."""
+    deadline = time.monotonic() + WAIT
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+
+
+def test_a_store_killed_after_its_commit_frees_its_key_for_the_senders_retry(run):
+    store = run(crash="file-committed")
+    data = os.urandom(2 * MIB)
+    params = {"key": "demo", "filename": "q4.bin", "path": "reports/q4.bin"}
+    killed(store, lambda: httpx.post(f"{store.url}/api/store", params=params, content=data, timeout=60))
+    assert stored(store) == {"reports/q4.bin"} and records(store) == []  # bytes its sender never heard of
+    run()
+    # Until the dead process's claim runs out the key is refused as taken, then it is free again.
+    refused = httpx.post(f"{store.url}/api/store", params=params, content=data, timeout=60)
+    assert refused.status_code == 409, refused.text
+    until(lambda: stored(store) == set(), "the bytes of the killed store stayed at its key")
+    assert records(store) == [] and temporary(store) == []
+    response = httpx.post(f"{store.url}/api/store", params=params, content=data, timeout=60)
+    assert response.status_code == 200, response.text
+    blob = response.json()
+    assert blob["key"] == "reports/q4.bin" and file_bytes(store, blob["handle"]) == data
+    assert records(store) == [(blob["handle"], "reports/q4.bin", len(data), sha256(data))]
+
+
+def test_an_overwrite_killed_after_its_commit_has_its_record_say_what_the_key_holds(run):
+    store = run()
+    first = b"the first version"
+    response = httpx.post(f"{store.url}/api/store", params={"key": "demo", "filename": "doc.txt"}, content=first)
+    assert response.status_code == 200, response.text
+    blob = response.json()
+    store.stop()
+    run(crash="file-committed")
+    second = os.urandom(MIB + 5)
+    killed(store, lambda: httpx.post(f"{store.url}/api/file/{blob['handle']}", params=policy("write"),
+                                     content=second, timeout=60))
+    assert records(store) == [(blob["handle"], blob["key"], len(first), sha256(first))]  # the old record
+    run()
+    until(lambda: records(store) == [(blob["handle"], blob["key"], len(second), sha256(second))],
+          "the record of the overwritten file kept the old size and sha256")
+    assert file_bytes(store, blob["handle"]) == second
+    metadata = httpx.get(f"{store.url}/api/file/{blob['handle']}/metadata", params=policy("stat")).json()
+    assert (metadata["size"], metadata["sha256"]) == (len(second), sha256(second))
+    # The file takes overwrites again at once: its claim is gone.
+    third = b"the third version"
+    response = httpx.post(f"{store.url}/api/file/{blob['handle']}", params=policy("write"), content=third)
+    assert response.status_code == 200, response.text
+    assert file_bytes(store, blob["handle"]) == third
+
+
 def test_a_temporary_file_of_a_running_process_is_kept(run):
     """Only what no running process will finish goes: a file named by a live process stays."""
     store = run()
@@ -395,6 +448,21 @@ def test_s3_a_whole_file_killed_before_its_commit_leaves_no_multipart_upload(run
     run(config=config, env=expiry)
     assert moto.client().list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     assert objects(moto, bucket) == {} and records(store) == []
+
+
+def test_s3_a_store_killed_after_its_commit_frees_its_key(run, moto, bucket):
+    config = s3_config(moto, bucket)
+    store = run(crash="file-committed", config=config)
+    data = os.urandom(MIB)
+    params = {"key": "demo", "filename": "s3.bin", "path": "in/s3.bin"}
+    killed(store, lambda: httpx.post(f"{store.url}/api/store/s3", params=params, content=data, timeout=60))
+    assert objects(moto, bucket) == {"in/s3.bin": len(data)} and records(store) == []
+    run(config=config)
+    until(lambda: objects(moto, bucket) == {}, "the object of the killed store stayed at its key")
+    response = httpx.post(f"{store.url}/api/store/s3", params=params, content=data, timeout=60)
+    assert response.status_code == 200, response.text
+    assert objects(moto, bucket) == {"in/s3.bin": len(data)}
+    assert file_bytes(store, response.json()["handle"]) == data
 
 
 def test_s3_a_key_under_the_uploads_prefix_is_refused_when_the_upload_is_created(run, moto, bucket):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import httpx
@@ -41,6 +42,12 @@ key = "bulk"
 secret = "bulk-secret"
 allowed_origins = ["*"]
 max_pending_uploads = 5000
+
+[apps.racing]
+key = "racing"
+secret = "racing-secret"
+allowed_origins = ["*"]
+max_pending_uploads = 5
 """
 
 
@@ -189,6 +196,13 @@ def test_an_app_has_at_most_its_max_pending_uploads(store, client):
     created(client, 10, apikey="few")
     created(client, 10, apikey="few")
     refused(create(client, 10, apikey="few"), 429, "max_pending_uploads 3")
+
+
+def test_uploads_created_at_the_same_time_stay_within_the_limit(store, client):
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        answers = list(pool.map(lambda _: create(client, 10, apikey="racing").status_code, range(30)))
+    assert sorted(set(answers)) == [201, 429] and answers.count(201) == 5
+    assert len(store.index_rows("SELECT id FROM uploads WHERE app_key = 'racing'")) == 5
 
 
 def test_an_app_declares_at_most_its_max_pending_bytes(client):
