@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from .backends import Backend, open_backend
+from .backends import Backend, check_apart, open_backend
 from .config import Config
 from .index import Index
 from .locks import Locks
@@ -36,6 +36,7 @@ class StoreState:
     def open(cls, config: Config, index: Index, locks: Locks) -> StoreState:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         backends = {name: open_backend(loc, config.data_dir) for name, loc in config.locations.items()}
+        check_apart(backends)
         return cls(config, index, locks, backends)
 
 

@@ -96,6 +96,11 @@ class Backend(Protocol):
         store itself (starting with `/`)."""
         ...
 
+    def storage_roots(self) -> list[str]:
+        """Where the location keeps its files, one entry per folder or bucket, each ending in `/`:
+        two locations whose places overlap would write each other's keys (see `check_apart`)."""
+        ...
+
     async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
         """Remove what whole-file writes left behind that no running store process will finish (a
         process killed before its commit), and name it: on local disk, temporary files written
@@ -137,6 +142,22 @@ def _module(location: Location) -> Any:
 
 def open_backend(location: Location, data_dir: Path) -> Backend:
     return _module(location).open_backend(location, data_dir)
+
+
+def check_apart(backends: dict[str, Backend]) -> None:
+    """ValueError, at start, when two locations keep their files in the same folder or bucket (or
+    one within the other's): each one's claims on keys are its own, so a store in one would replace
+    a file of the other at the same key."""
+    seen: list[tuple[str, str]] = []
+    for name, backend in backends.items():
+        for place in backend.storage_roots():
+            for other, there in seen:
+                if other != name and (place.startswith(there) or there.startswith(place)):
+                    raise ValueError(
+                        f"locations {other!r} and {name!r} keep their files in the same place ({there} and {place}): "
+                        "give each location a folder or bucket of its own"
+                    )
+            seen.append((name, place))
 
 
 def check_key(location: Location, key: str) -> None:

@@ -285,6 +285,7 @@ class AzureBackend:
         self.settings = AzureSettings.from_location(location)
         self.service = self.settings.client()  # no request yet: the store starts with Azure down
         self.partials = AzurePartials(self, self.settings.uploads_container or location.default_container)
+        self.containers = location.containers
 
     # --- Azure calls ----------------------------------------------------------------------------
 
@@ -368,6 +369,9 @@ class AzureBackend:
 
     async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
         await self.delete_blob(self.blob(container, key))
+
+    def storage_roots(self) -> list[str]:
+        return [f"{self.service.url.rstrip('/')}/{container}/" for container in self.containers]
 
     def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
         if self.settings.public_url_prefix:

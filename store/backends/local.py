@@ -350,5 +350,8 @@ class LocalBackend:
     async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
         return await _in_thread(_clear_temporary, self.root / ".incoming", started)
 
+    def storage_roots(self) -> list[str]:
+        return [f"{root}/" for root in (self.root, self.public_root) if root is not None]
+
     def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
         return prefixed_url(self.public_url_prefix or f"{PUBLIC_PATH}/{quote(self.name, safe='')}", container, key)

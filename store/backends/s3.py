@@ -228,6 +228,9 @@ class S3Backend:
                 token = {"KeyMarker": listed["NextKeyMarker"], "UploadIdMarker": listed["NextUploadIdMarker"]}
         return aborted
 
+    def storage_roots(self) -> list[str]:
+        return [f"s3://{self.endpoint}/{bucket}/" for bucket in self.containers]
+
     def public_url(self, container: str, key: str, *, region: str | None = None) -> str:
         """The object's own URL: on the endpoint, bucket first, as the store addresses it there; on
         AWS, at the bucket's host name in its region."""
