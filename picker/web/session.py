@@ -20,6 +20,7 @@ from ..restrictions import PickedFile, rejection
 from ..sniff import GENERIC, HEAD_BYTES, real_type
 from ..sources import AVAILABLE, Chosen, Service, Source
 from ..upload import UploadOptions, parse_upload_options, upload_endpoint, upload_metadata
+from .bitmaps import prepared
 from .dialog import Dialog
 from .tus_client import Remembered, upload_file
 
@@ -201,6 +202,12 @@ class PickSession:
         try:
             if progress.mimetype in GENERIC:
                 progress.mimetype = (await picked_file(file)).mimetype
+            edited = await prepared(file, progress.mimetype, self.call.picker.images)
+            if edited.skipped is not None:
+                note = self.catalog.t("image.unedited", filename=progress.filename)
+                js.console.warn(f"filepicker: {note} ({edited.skipped})")
+                self.dialog.show_error(note)
+            file, progress.mimetype = edited.file, str(edited.file.type) or progress.mimetype
             blob = await upload_file(
                 file,
                 endpoint,
