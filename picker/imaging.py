@@ -137,3 +137,16 @@ def renamed(filename: str, mimetype: str) -> str:
     if ("." + old.lower()) in (extension, ".jpeg" if extension == ".jpg" else extension):
         return filename
     return stem + extension
+
+
+THUMBNAIL = 64  # the longer side of a file list's preview, in pixels (drawn at half that in CSS pixels)
+
+
+def thumbnail_size(width: int, height: int, box: int = THUMBNAIL) -> tuple[int, int]:
+    """The preview's size: the image scaled down (never up) so that its longer side is `box`."""
+    return target_size(width, height, ImageRules(max=(box, box)))
+
+
+def has_preview(mimetype: str) -> bool:
+    """Whether a file of `mimetype` gets a preview in the file list: the images the browser decodes."""
+    return mimetype in DECODED
