@@ -150,3 +150,125 @@ def thumbnail_size(width: int, height: int, box: int = THUMBNAIL) -> tuple[int, 
 def has_preview(mimetype: str) -> bool:
     """Whether a file of `mimetype` gets a preview in the file list: the images the browser decodes."""
     return mimetype in DECODED
+
+
+# The crop box of the CONVERT editor, in pixels of the original (upright) image.
+
+KEY_STEP = 10  # pixels an arrow key moves or resizes the box by
+MOVES = {"ArrowLeft": (-1, 0), "ArrowRight": (1, 0), "ArrowUp": (0, -1), "ArrowDown": (0, 1)}
+
+
+@dataclass(frozen=True)
+class Box:
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class CropRules:
+    """cropRatio (width over height), cropDim (a fixed size), cropMax and cropMin."""
+
+    ratio: float | None = None
+    dim: tuple[int, int] | None = None
+    max: tuple[int, int] | None = None
+    min: tuple[int, int] | None = None
+
+
+def parse_ratio(value: object) -> float | None:
+    """cropRatio as pages give it: a number (4/3 evaluated by the page), or a string "16/9",
+    "16:9" or "1.5". None when it is no positive ratio."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value > 0 else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    for sign in ("/", ":"):
+        if sign in text:
+            top, _, bottom = text.partition(sign)
+            try:
+                ratio = float(top) / float(bottom)
+            except (ValueError, ZeroDivisionError):
+                return None
+            return ratio if ratio > 0 else None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def crop_limits(width: int, height: int, rules: CropRules) -> tuple[int, int, int, int]:
+    """(smallest width, smallest height, largest width, largest height) of the box on an image of
+    `width` x `height`: cropMax and cropMin where the image is big enough, never beyond the image."""
+    max_w, max_h = rules.max or (width, height)
+    max_w, max_h = min(max_w, width), min(max_h, height)
+    min_w, min_h = rules.min or (1, 1)
+    return min(min_w, max_w), min(min_h, max_h), max_w, max_h
+
+
+def _with_ratio(width: int, height: int, ratio: float) -> tuple[int, int]:
+    """The largest size of `ratio` within `width` x `height`."""
+    if width / height > ratio:
+        return max(1, round(height * ratio)), height
+    return width, max(1, round(width / ratio))
+
+
+def _bounded(width: int, height: int, image: tuple[int, int], rules: CropRules) -> tuple[int, int]:
+    """A box size within the limits, of the rules' ratio when there is one."""
+    min_w, min_h, max_w, max_h = crop_limits(image[0], image[1], rules)
+    if rules.ratio is None:
+        return max(min_w, min(width, max_w)), max(min_h, min(height, max_h))
+    # the width leads; the height follows it; both kept within the largest box of that ratio
+    top_w, top_h = _with_ratio(max_w, max_h, rules.ratio)
+    width = max(min(width, top_w), min(max(min_w, round(min_h * rules.ratio)), top_w))
+    return width, min(top_h, max(1, round(width / rules.ratio)))
+
+
+def initial_box(width: int, height: int, rules: CropRules) -> Box:
+    """The box the editor opens with, centred: cropDim's size (the whole image where it is smaller),
+    else the largest the limits and ratio allow."""
+    if rules.dim is not None:
+        w, h = min(rules.dim[0], width), min(rules.dim[1], height)
+    else:
+        w, h = _bounded(width, height, (width, height), rules)
+    return Box((width - w) // 2, (height - h) // 2, w, h)
+
+
+def moved(box: Box, dx: int, dy: int, width: int, height: int) -> Box:
+    """The box moved by (dx, dy), kept on the image."""
+    x = max(0, min(box.x + dx, width - box.width))
+    y = max(0, min(box.y + dy, height - box.height))
+    return Box(x, y, box.width, box.height)
+
+
+def resized(box: Box, new_width: int, new_height: int, width: int, height: int, rules: CropRules) -> Box:
+    """The box at a new size (its top-left corner kept where it fits), within the limits and
+    ratio; a cropDim box keeps its size."""
+    if rules.dim is not None:
+        return box
+    w, h = _bounded(new_width, new_height, (width, height), rules)
+    return moved(Box(box.x, box.y, w, h), 0, 0, width, height)
+
+
+def key_step(box: Box, key: str, shift: bool, width: int, height: int, rules: CropRules, step: int = KEY_STEP) -> Box:
+    """An arrow key moves the box; with Shift, Right and Down make it wider and taller, Left and Up
+    narrower and shorter. Other keys leave it as it is."""
+    if key not in MOVES:
+        return box
+    dx, dy = MOVES[key]
+    if not shift:
+        return moved(box, dx * step, dy * step, width, height)
+    if rules.ratio is not None and dx == 0:  # the height follows the width: Up/Down change both
+        dx = dy
+    return resized(box, box.width + dx * step, box.height + dy * step, width, height, rules)
+
+
+def rotated_box(box: Box, width: int, height: int, clockwise: bool) -> Box:
+    """The same pixels' box once the `width` x `height` image is turned a quarter."""
+    if clockwise:
+        return Box(height - box.y - box.height, box.x, box.height, box.width)
+    return Box(box.y, width - box.x - box.width, box.height, box.width)

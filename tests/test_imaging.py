@@ -8,7 +8,23 @@ from hypothesis import strategies as st
 
 from harness.fuzzing import FUZZ
 from picker.fperror import FPError
-from picker.imaging import ImageRules, looks_whole, may_edit, plan, renamed, target_size
+from picker.imaging import (
+    Box,
+    CropRules,
+    ImageRules,
+    crop_limits,
+    initial_box,
+    key_step,
+    looks_whole,
+    may_edit,
+    moved,
+    parse_ratio,
+    plan,
+    renamed,
+    resized,
+    rotated_box,
+    target_size,
+)
 from picker.options import OPTIONS, NotYet, parse_call, parse_picker_options
 
 
@@ -160,3 +176,85 @@ def test_the_resize_options_are_no_longer_warned_about():
         assert not isinstance(OPTIONS[name], NotYet)
     call = parse_call("pickAndStore", [{"imageMax": [800, 600], "imageQuality": 80}, {}])
     assert call.warnings == ()
+
+
+# The crop box.
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(16 / 9, 16 / 9), (4 / 3, 4 / 3), (2, 2.0), ("16/9", 16 / 9), (" 4 / 3 ", 4 / 3), ("3:2", 1.5), ("1.5", 1.5),
+     ("0/9", None), ("16/0", None), ("wide", None), (-1, None), (True, None), (None, None), ([16, 9], None)],
+)
+def test_crop_ratio_is_a_number_or_a_ratio_string(value, expected):
+    assert parse_ratio(value) == expected
+
+
+def test_crop_limits_apply_only_where_the_image_is_big_enough():
+    assert crop_limits(1000, 800, CropRules(max=(600, 400), min=(100, 50))) == (100, 50, 600, 400)
+    assert crop_limits(300, 200, CropRules(max=(600, 400))) == (1, 1, 300, 200)
+    assert crop_limits(300, 200, CropRules(min=(400, 100))) == (300, 100, 300, 200)
+
+
+def test_the_box_opens_centred_at_the_largest_size_allowed():
+    assert initial_box(1600, 900, CropRules()) == Box(0, 0, 1600, 900)
+    assert initial_box(1600, 1200, CropRules(ratio=16 / 9)) == Box(0, 150, 1600, 900)
+    assert initial_box(1000, 1000, CropRules(max=(400, 300))) == Box(300, 350, 400, 300)
+    assert initial_box(1000, 1000, CropRules(ratio=1, max=(400, 300))) == Box(350, 350, 300, 300)
+
+
+def test_crop_dim_is_a_fixed_box_that_fills_a_smaller_image():
+    rules = CropRules(dim=(800, 600))
+    assert initial_box(2000, 1000, rules) == Box(600, 200, 800, 600)
+    assert initial_box(500, 400, rules) == Box(0, 0, 500, 400)
+    box = initial_box(2000, 1000, rules)
+    assert resized(box, 100, 100, 2000, 1000, rules) == box
+    assert key_step(box, "ArrowRight", True, 2000, 1000, rules) == box
+    assert key_step(box, "ArrowRight", False, 2000, 1000, rules) == Box(610, 200, 800, 600)
+
+
+def test_the_box_moves_only_within_the_image():
+    box = Box(10, 10, 100, 50)
+    assert moved(box, -50, 5, 400, 300) == Box(0, 15, 100, 50)
+    assert moved(box, 1000, 1000, 400, 300) == Box(300, 250, 100, 50)
+
+
+def test_keyboard_steps_move_and_with_shift_resize():
+    rules, box = CropRules(), Box(100, 100, 200, 100)
+    assert key_step(box, "ArrowLeft", False, 1000, 1000, rules) == Box(90, 100, 200, 100)
+    assert key_step(box, "ArrowDown", False, 1000, 1000, rules) == Box(100, 110, 200, 100)
+    assert key_step(box, "ArrowRight", True, 1000, 1000, rules) == Box(100, 100, 210, 100)
+    assert key_step(box, "ArrowUp", True, 1000, 1000, rules) == Box(100, 100, 200, 90)
+    assert key_step(box, "Enter", True, 1000, 1000, rules) == box
+    assert key_step(Box(0, 0, 1, 1), "ArrowLeft", True, 10, 10, rules) == Box(0, 0, 1, 1)
+
+
+def test_resizing_keeps_the_ratio_and_the_limits():
+    rules = CropRules(ratio=2, min=(100, 20), max=(600, 600))
+    box = Box(0, 0, 200, 100)
+    assert key_step(box, "ArrowRight", True, 1000, 1000, rules) == Box(0, 0, 210, 105)
+    assert key_step(box, "ArrowDown", True, 1000, 1000, rules) == Box(0, 0, 210, 105)
+    assert resized(box, 5000, 10, 1000, 1000, rules) == Box(0, 0, 600, 300)
+    assert resized(box, 10, 10, 1000, 1000, rules) == Box(0, 0, 100, 50)
+    # at the image's edge the box moves back to stay on it
+    assert resized(Box(900, 900, 100, 50), 400, 0, 1000, 1000, rules) == Box(600, 800, 400, 200)
+
+
+@given(st.integers(1, 3000), st.integers(1, 3000), st.floats(0.2, 5), st.integers(1, 400), st.integers(1, 400))
+@FUZZ
+def test_any_resize_stays_on_the_image_within_the_ratio(width, height, ratio, new_w, new_h):
+    rules = CropRules(ratio=ratio)
+    box = resized(initial_box(width, height, rules), new_w, new_h, width, height, rules)
+    assert box.x >= 0 and box.y >= 0 and box.x + box.width <= width and box.y + box.height <= height
+    assert box.width >= 1 and box.height >= 1
+    assert abs(box.width / ratio - box.height) <= 1 or box.height == height or box.width == 1
+
+
+def test_rotating_turns_the_box_with_the_pixels_in_it():
+    box = Box(10, 20, 30, 40)  # on a 100 x 50 image
+    right = rotated_box(box, 100, 50, clockwise=True)  # the image is now 50 x 100
+    assert right == Box(50 - 20 - 40, 10, 40, 30)
+    assert rotated_box(right, 50, 100, clockwise=False) == box
+    turned = box
+    for _ in range(4):
+        turned = rotated_box(turned, *((100, 50) if turned.width == 30 else (50, 100)), clockwise=True)
+    assert turned == box
