@@ -20,8 +20,9 @@ WRITTEN_AS = {
     "image/avif": "image/jpeg",
 }
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
-# The bytes a file of this type ends with when it is whole.
-ENDINGS = {"image/jpeg": b"\xff\xd9", "image/png": b"IEND\xaeB`\x82"}
+# The bytes a file of this type ends with when it is whole. Not JPEG: phones append a video clip
+# after a photo's end marker; the browser's decoder refuses a truncated JPEG itself.
+ENDINGS = {"image/png": b"IEND\xaeB`\x82"}
 TAIL_BYTES = 16  # enough of a file's end to see its ending
 
 Side = int | None
@@ -121,11 +122,7 @@ def looks_whole(mimetype: str, tail: bytes) -> bool:
     """Whether a file of `mimetype` whose last bytes are `tail` ends as a whole one does: a
     truncated image is uploaded as it is, never drawn half grey."""
     ending = ENDINGS.get(mimetype)
-    if ending is None:
-        return True
-    if mimetype == "image/jpeg":
-        return ending in tail[-4:]  # some writers pad after the end marker
-    return tail.endswith(ending)
+    return ending is None or tail.endswith(ending)
 
 
 def renamed(filename: str, mimetype: str) -> str:

@@ -154,15 +154,27 @@ def test_animated_gifs_are_untouched_and_a_still_gif_becomes_a_png(host_page, wr
     assert opened(blobs[1]).size == (150, 100)
 
 
-def test_a_truncated_image_is_uploaded_as_it_is_with_a_message(host_page, write):
+@pytest.mark.parametrize("kept", [1 / 3, 2 / 3, 0.99])
+def test_a_truncated_image_is_uploaded_as_it_is_with_a_message(host_page, write, kept):
     whole = jpeg(600, 400)
-    cut = write("cut.jpg", whole[: len(whole) * 2 // 3])
+    clear = transparent(600, 400)
+    cut = write("cut.jpg", whole[: int(len(whole) * kept)])
+    cut_png = write("cut.png", clear[: int(len(clear) * kept)])
     fine = write("fine.jpg", whole)
-    blobs = picked(host_page, {"imageMax": [300, 300]}, [cut, fine])
+    blobs = picked(host_page, {"imageMax": [300, 300]}, [cut, cut_png, fine])
     assert blobs[0]["bytes"] == cut.read_bytes()
-    assert opened(blobs[1]).size == (300, 200)
-    note = LOCALE["image.unedited"].format(filename="cut.jpg")
-    assert [w for w in host_page.warnings if "cut.jpg" in w] == [f"filepicker: {note} (truncated)"]
+    assert blobs[1]["bytes"] == cut_png.read_bytes()
+    assert opened(blobs[2]).size == (300, 200)
+    for name in ("cut.jpg", "cut.png"):
+        note = LOCALE["image.unedited"].format(filename=name)
+        assert [w.rsplit(" (", 1)[0] for w in host_page.warnings if name in w] == [f"filepicker: {note}"]
+
+
+def test_a_photo_with_data_after_its_end_is_still_resized(host_page, write):
+    # phones append a video clip after the JPEG's end marker ("motion photos")
+    path = write("motion.jpg", jpeg(600, 400) + b"ftypmp42" + bytes(range(256)) * 40)
+    [blob] = picked(host_page, {"imageMax": [300, 300]}, [path])
+    assert (opened(blob).size, blob["mimetype"]) == ((300, 200), "image/jpeg")
 
 
 def test_an_undecodable_image_is_uploaded_as_it_is_with_a_message(host_page, write):

@@ -125,9 +125,7 @@ def test_non_images_are_never_edited():
 
 
 def test_truncated_images_are_told_by_their_ending():
-    assert looks_whole("image/jpeg", b"....\xff\xd9")
-    assert looks_whole("image/jpeg", b"..\xff\xd9\x00\x00")
-    assert not looks_whole("image/jpeg", b"\x12\x34\x56\x78\x9a")
+    assert looks_whole("image/jpeg", b"..\xff\xd9ftypmp42")  # left to the decoder
     assert looks_whole("image/png", b"\x00\x00\x00\x00IEND\xaeB`\x82")
     assert not looks_whole("image/png", b"IDAT\x00\x01\x02")
     assert looks_whole("image/webp", b"anything")
