@@ -26,6 +26,10 @@ ENDINGS = {"image/png": b"IEND\xaeB`\x82"}
 TAIL_BYTES = 16  # enough of a file's end to see its ending
 
 Side = int | None
+# The largest image the picker draws: browsers refuse canvases beyond 16384 pixels a side, and a
+# quarter of a gigabyte of pixels is as much as a page should hold for one image.
+CANVAS_SIDE = 16384
+CANVAS_PIXELS = 64_000_000
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,10 @@ def target_size(width: int, height: int, rules: ImageRules) -> tuple[int, int]:
         if w > max_w or h > max_h:
             w, h = _follow(w, h, max_w, None) if max_w * h <= max_h * w else _follow(w, h, None, max_h)
     return w, h
+
+
+def fits_canvas(width: int, height: int) -> bool:
+    return 0 < width <= CANVAS_SIDE and 0 < height <= CANVAS_SIDE and width * height <= CANVAS_PIXELS
 
 
 def written_as(mimetype: str) -> str:

@@ -177,6 +177,14 @@ def test_a_photo_with_data_after_its_end_is_still_resized(host_page, write):
     assert (opened(blob).size, blob["mimetype"]) == ((300, 200), "image/jpeg")
 
 
+def test_an_image_that_would_be_too_large_is_uploaded_as_it_is_with_a_message(host_page, write):
+    path = write("tiny.jpg", jpeg(30, 20))
+    [blob] = picked(host_page, {"imageMin": [20000, 20000]}, [path])
+    assert blob["bytes"] == path.read_bytes()
+    note = LOCALE["image.too_large"].format(filename="tiny.jpg")
+    assert host_page.warnings == [f"filepicker: {note} (too large)"]
+
+
 def test_an_undecodable_image_is_uploaded_as_it_is_with_a_message(host_page, write):
     broken = write("broken.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50 + b"IEND\xaeB`\x82")
     [blob] = picked(host_page, {"imageMax": [300, 300]}, [broken])

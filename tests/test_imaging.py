@@ -13,6 +13,7 @@ from picker.imaging import (
     CropRules,
     ImageRules,
     crop_limits,
+    fits_canvas,
     initial_box,
     key_step,
     looks_whole,
@@ -115,6 +116,11 @@ def test_resized_images_keep_their_type_and_transparency():
     assert heic is not None and (heic.mimetype, heic.quality) == ("image/jpeg", 0.7)
     gif = plan("image/gif", 800, 600, ImageRules(max=(400, 400)))
     assert gif is not None and gif.mimetype == "image/png"
+
+
+def test_sizes_beyond_what_a_page_should_draw_are_told():
+    assert fits_canvas(6000, 4000) and fits_canvas(16384, 1)
+    assert not fits_canvas(16385, 1) and not fits_canvas(9000, 9000) and not fits_canvas(0, 10)
 
 
 def test_non_images_are_never_edited():

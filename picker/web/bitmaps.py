@@ -11,7 +11,7 @@ from typing import Any
 import js
 from pyodide.ffi import JsException
 
-from ..imaging import TAIL_BYTES, ImageRules, looks_whole, may_edit, plan, renamed
+from ..imaging import TAIL_BYTES, ImageRules, Plan, fits_canvas, looks_whole, may_edit, plan, renamed
 from .dom import js_object
 
 
@@ -63,17 +63,33 @@ async def prepared(file: Any, mimetype: str, rules: ImageRules) -> Prepared:
         todo = plan(mimetype, int(bitmap.width), int(bitmap.height), rules)
         if todo is None:
             return Prepared(file)
-        width, height = todo.size
-        canvas = js.OffscreenCanvas.new(width, height)
-        context = canvas.getContext("2d")
-        context.imageSmoothingEnabled = True
-        context.imageSmoothingQuality = "high"
-        context.drawImage(bitmap, 0, 0, width, height)
+        if not fits_canvas(*todo.size):
+            return Prepared(file, "too large")
+        blob = await _drawn(bitmap, todo)
+    except JsException:
+        return Prepared(file, "unencodable")
     finally:
         bitmap.close()
-    written = js_object({"type": todo.mimetype} | ({"quality": todo.quality} if todo.quality is not None else {}))
-    blob = await canvas.convertToBlob(written)
-    canvas.width = canvas.height = 0  # lets the browser free the canvas's pixels now
+    if blob is None:
+        return Prepared(file, "unencodable")
     name = renamed(str(file.name), str(blob.type))
     options = js_object({"type": str(blob.type), "lastModified": int(file.lastModified)})
     return Prepared(js.File.new(js.Array.of(blob), name, options))
+
+
+async def _drawn(bitmap: Any, todo: Plan) -> Any:
+    """`bitmap` drawn at the plan's size and written in its type, as a Blob (None when the browser
+    has no canvas of that size to give)."""
+    width, height = todo.size
+    canvas = js.OffscreenCanvas.new(width, height)
+    context = canvas.getContext("2d")
+    if context is None:
+        return None
+    context.imageSmoothingEnabled = True
+    context.imageSmoothingQuality = "high"
+    context.drawImage(bitmap, 0, 0, width, height)
+    written = js_object({"type": todo.mimetype} | ({"quality": todo.quality} if todo.quality is not None else {}))
+    try:
+        return await canvas.convertToBlob(written)
+    finally:
+        canvas.width = canvas.height = 0  # lets the browser free the canvas's pixels now
