@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .fperror import BAD_PARAMETERS, FPError
+from .imaging import ImageRules
 from .sources import AVAILABLE, why_missing
 
 VIDEO_RESOLUTIONS = ("320x240", "640x480", "1280x720")
@@ -48,6 +49,7 @@ class PickerOptions:
     webcam: WebcamOptions = field(default_factory=WebcamOptions)
     policy: str | None = None
     signature: str | None = None
+    images: ImageRules = field(default_factory=ImageRules)  # imageDim, imageMax, imageMin, imageQuality
     warnings: tuple[str, ...] = ()  # for the page's author, in the console
 
 
@@ -78,7 +80,6 @@ class NotYet:
 
 _NO_WEBCAM = NotYet("there is no WEBCAM, VIDEO or AUDIO source yet (the value is still checked)")
 _NO_EDITOR = NotYet("there is no image editor (CONVERT) yet")
-_NO_RESIZE = NotYet("images are not resized or compressed in the browser yet")
 _NO_CUSTOM_SOURCE = NotYet("there is no CUSTOMSOURCE (S3) source yet")
 
 # Every option name the parser accepts and what it does: one entry per name of PICKER_KEYS and
@@ -107,10 +108,10 @@ OPTIONS: dict[str, Fills | NotYet] = {
     "customSourcePath": _NO_CUSTOM_SOURCE,
     "customCss": NotYet("the dialog cannot be restyled yet; its styles are isolated in its Shadow DOM"),
     "customText": NotYet("the dialog's text comes from the picker's own language files (locales/)"),
-    "imageQuality": _NO_RESIZE,
-    "imageDim": _NO_RESIZE,
-    "imageMax": _NO_RESIZE,
-    "imageMin": _NO_RESIZE,
+    "imageQuality": Fills(PickerOptions, "images"),
+    "imageDim": Fills(PickerOptions, "images"),
+    "imageMax": Fills(PickerOptions, "images"),
+    "imageMin": Fills(PickerOptions, "images"),
     "conversions": _NO_EDITOR,
     "cropRatio": _NO_EDITOR,
     "cropDim": _NO_EDITOR,
@@ -196,6 +197,25 @@ def _dimensions(raw: Mapping[str, Any], name: str) -> tuple[int, int] | None:
     if width is None or height is None:
         raise _bad(name, "[width, height] in pixels", value)
     return width, height
+
+
+def _image_dim(raw: Mapping[str, Any]) -> tuple[int | None, int | None] | None:
+    """imageDim [width, height], either side null to follow the aspect ratio, not both."""
+    value = raw.get("imageDim")
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or (value[0] is None and value[1] is None):
+        raise _bad("imageDim", "[width, height], one of them may be null", value)
+    return _integer({"imageDim": value[0]}, "imageDim", 1), _integer({"imageDim": value[1]}, "imageDim", 1)
+
+
+def _image_rules(raw: Mapping[str, Any]) -> ImageRules:
+    return ImageRules(
+        dim=_image_dim(raw),
+        max=_dimensions(raw, "imageMax"),
+        min=_dimensions(raw, "imageMin"),
+        quality=_integer(raw, "imageQuality", 0, 100),
+    )
 
 
 def _services(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], str, list[str]]:
@@ -285,6 +305,7 @@ def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore", m
         webcam=_webcam(raw),
         policy=_string(raw, "policy"),
         signature=_string(raw, "signature"),
+        images=_image_rules(raw),
         warnings=tuple(warnings),
     )
 

@@ -20,7 +20,9 @@ from ..restrictions import PickedFile, rejection
 from ..sniff import GENERIC, HEAD_BYTES, real_type
 from ..sources import AVAILABLE, Chosen, Service, Source
 from ..upload import UploadOptions, parse_upload_options, upload_endpoint, upload_metadata
+from .bitmaps import prepared
 from .dialog import Dialog
+from .thumbnails import Thumbnails
 from .tus_client import Remembered, upload_file
 
 LOCALES = Path(__file__).resolve().parent.parent.parent / "locales"
@@ -101,6 +103,7 @@ class PickSession:
         self.reported = False
         self.relative_paths: list[str] = []
         self.reported_percent: dict[int, float] = {}  # the last progress told of each file
+        self.thumbnails: Thumbnails | None = None
         services = [AVAILABLE[name] for name in call.picker.services]
         self.dialog = Dialog(self.catalog, call.picker.multiple, services, call.picker.open_to, self.source,
                              self.close, call.picker.container)
@@ -126,6 +129,8 @@ class PickSession:
         finally:
             if self.uploads is not None and not self.uploads.done():
                 self.uploads.cancel()
+            if self.thumbnails is not None:
+                self.thumbnails.stop()
             self.dialog.close()
         if self.reported:
             return
@@ -178,6 +183,7 @@ class PickSession:
         self.dialog.clear_error()
         progress = [FileProgress(d.name, d.mimetype, d.size) for d in described]
         self.dialog.list_files(progress)
+        self.thumbnails = Thumbnails(self.dialog.rows, files, [d.mimetype for d in described])
         if not self.call.picker.background_upload:
             await self.dialog.confirmed(len(files))
         if self.call.picker.hide:
@@ -201,6 +207,13 @@ class PickSession:
         try:
             if progress.mimetype in GENERIC:
                 progress.mimetype = (await picked_file(file)).mimetype
+            edited = await prepared(file, progress.mimetype, self.call.picker.images)
+            if edited.skipped is not None:
+                reason = "image.too_large" if edited.skipped == "too large" else "image.unedited"
+                note = self.catalog.t(reason, filename=progress.filename)
+                js.console.warn(f"filepicker: {note} ({edited.skipped})")
+                self.dialog.show_error(note)
+            file, progress.mimetype = edited.file, str(edited.file.type) or progress.mimetype
             blob = await upload_file(
                 file,
                 endpoint,
