@@ -1,7 +1,7 @@
 """Debian's PostgreSQL as the tests run it: a cluster of its own (initdb) in a temporary folder,
 served by `postgres` on a free port of 127.0.0.1 only, as an unprivileged user (the `postgres` user
 when the tests run as root, which PostgreSQL refuses to be), and removed when it stops. Each test
-module takes a fresh database of it."""
+module takes a fresh database of it, which a test may empty."""
 
 from __future__ import annotations
 
@@ -51,6 +51,13 @@ class Postgres:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def emptied(self, url: str) -> str:
+        """The database at `url` with every table gone, as new (quicker than a new database)."""
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
+        return url
+
 
 def _as_user() -> dict[str, int]:
     """Popen's user and group when the tests run as root: PostgreSQL's own unprivileged user."""
@@ -89,7 +96,8 @@ def run_postgres() -> Iterator[Postgres]:
         try:
             yield server
         finally:
-            process.send_signal(signal.SIGINT)  # fast shutdown: open connections are cut
+            # Immediate shutdown: connections cut and no last checkpoint, since the folder goes.
+            process.send_signal(signal.SIGQUIT)
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:

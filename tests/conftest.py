@@ -49,7 +49,7 @@ def index(request: pytest.FixtureRequest, tmp_path: Path) -> IndexUnderTest:
     """An empty index of each kind, to open as often as a test needs (as several processes would)."""
     if request.param == "sqlite":
         return IndexUnderTest(tmp_path / "index.sqlite3")
-    return IndexUnderTest(request.getfixturevalue("postgres").new_database("index"))
+    return IndexUnderTest(request.getfixturevalue("postgres").emptied(request.getfixturevalue("postgres_db")))
 
 
 @pytest.fixture(scope="session")

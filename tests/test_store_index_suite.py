@@ -210,8 +210,8 @@ def test_the_pending_limits_count_an_apps_live_unfinished_uploads(index: IndexUn
 # --- several processes on one PostgreSQL database --------------------------------------------------
 
 
-def postgresql(postgres: Postgres, stem: str) -> IndexUnderTest:
-    return IndexUnderTest(postgres.new_database(stem))
+def postgresql(postgres: Postgres, url: str) -> IndexUnderTest:
+    return IndexUnderTest(postgres.emptied(url))
 
 
 async def race(first: AnyIndex, second: AnyIndex, attempt) -> list[object]:
@@ -220,7 +220,7 @@ async def race(first: AnyIndex, second: AnyIndex, attempt) -> list[object]:
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_two_processes_racing_for_one_key_get_one_claim(postgres: Postgres, round_: int):
+def test_two_processes_racing_for_one_key_get_one_claim(postgres: Postgres, postgres_db: str, round_: int):
     async def run(first: AnyIndex, second: AnyIndex) -> None:
         for key in ("free", "lapsed", "expired-upload"):
             place = ("local", "files", key)
@@ -238,11 +238,11 @@ def test_two_processes_racing_for_one_key_get_one_claim(postgres: Postgres, roun
             owner = f"{id((first, second)[winner % 2])}-{winner // 2}"
             assert await second.claim_key(*place, owner=owner, handle=owner, until=100.0, now=11.0)
 
-    postgresql(postgres, "claim").run(run, count=2)
+    postgresql(postgres, postgres_db).run(run, count=2)
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_two_processes_racing_for_one_lease_get_one_holder(postgres: Postgres, round_: int):
+def test_two_processes_racing_for_one_lease_get_one_holder(postgres: Postgres, postgres_db: str, round_: int):
     async def run(first: AnyIndex, second: AnyIndex) -> None:
         await first.add_upload(UPLOAD)
         for now in (100.0, 200.0):  # a free lease, then one whose holder died (it ran out at 110)
@@ -255,11 +255,11 @@ def test_two_processes_racing_for_one_lease_get_one_holder(postgres: Postgres, r
             assert await second.take("u1", holder, now=now + 1, until=now + 10.0)  # the holder renews it
             assert not await first.take("u1", "late", now=now + 2, until=now + 10.0)
 
-    postgresql(postgres, "lease").run(run, count=2)
+    postgresql(postgres, postgres_db).run(run, count=2)
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_two_processes_racing_for_the_last_pending_place_get_one(postgres: Postgres, round_: int):
+def test_two_processes_racing_for_the_last_pending_place_get_one(postgres: Postgres, postgres_db: str, round_: int):
     async def run(first: AnyIndex, second: AnyIndex) -> None:
         assert await first.add_upload(upload_record("existing", length=10), within=(3, 100)) is None
         # Two places left by count: of the 16 racers exactly two get in.
@@ -275,10 +275,10 @@ def test_two_processes_racing_for_the_last_pending_place_get_one(postgres: Postg
         assert sum(answer is None for answer in refused) == 1, refused
         assert sum(u.length for u in await first.unfinished_uploads() if u.app_key == "bytes") == 60
 
-    postgresql(postgres, "pending").run(run, count=2)
+    postgresql(postgres, postgres_db).run(run, count=2)
 
 
-def test_two_processes_racing_for_lapsed_writes_take_each_once(postgres: Postgres):
+def test_two_processes_racing_for_lapsed_writes_take_each_once(postgres: Postgres, postgres_db: str):
     async def run(first: AnyIndex, second: AnyIndex) -> None:
         writes = [write_at(f"k{n}", f"w{n}") for n in range(40)]
         for write in writes:
@@ -288,11 +288,11 @@ def test_two_processes_racing_for_lapsed_writes_take_each_once(postgres: Postgre
         keys = [write.key for batch in taken for write in batch]  # type: ignore[attr-defined]
         assert sorted(keys) == sorted({write.key for write in writes}), keys  # each once, none left out
 
-    postgresql(postgres, "lapsed").run(run, count=2)
+    postgresql(postgres, postgres_db).run(run, count=2)
 
 
-def test_two_processes_starting_at_once_migrate_the_schema_once(postgres: Postgres):
-    url = postgres.new_database("migrate")
+def test_two_processes_starting_at_once_migrate_the_schema_once(postgres: Postgres, postgres_db: str):
+    url = postgres.emptied(postgres_db)
 
     async def run() -> None:
         indexes = [PostgresIndex(url) for _ in range(4)]
