@@ -31,8 +31,10 @@ class IndexUnderTest:
     def run(self, check: Callable[..., Awaitable[Any]], count: int = 1) -> None:
         """check(index, ...) with `count` index objects on the same store, closed afterwards."""
         async def run() -> None:
-            opened = [await self.open() for _ in range(count)]
+            opened: list[AnyIndex] = []
             try:
+                for _ in range(count):
+                    opened.append(await self.open())
                 await check(*opened)
             finally:
                 for index in opened:

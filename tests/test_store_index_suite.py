@@ -296,11 +296,14 @@ def test_two_processes_starting_at_once_migrate_the_schema_once(postgres: Postgr
 
     async def run() -> None:
         indexes = [PostgresIndex(url) for _ in range(4)]
-        await asyncio.gather(*(index.open() for index in indexes))
-        await indexes[0].add_file(FILE)
-        assert await indexes[3].get_file("h1") == FILE
-        for index in indexes:
-            await index.close()
+        opened = await asyncio.gather(*(index.open() for index in indexes), return_exceptions=True)
+        try:
+            assert opened == [None] * len(indexes)
+            await indexes[0].add_file(FILE)
+            assert await indexes[3].get_file("h1") == FILE
+        finally:
+            for index in indexes:
+                await index.close()
         again = PostgresIndex(url)  # a later start finds nothing to do
         await again.open()
         await again.close()
