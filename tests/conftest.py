@@ -16,8 +16,10 @@ from harness.browser import keep_on_loopback, launch, new_page
 from harness.dialogs import HostPage
 from harness.host_pages import HostPages, run_host_pages
 from harness.images import png
+from harness.indexes import IndexUnderTest
 from harness.moto import Moto, run_moto
 from harness.picking import open_host
+from harness.postgres import Postgres, run_postgres
 from harness.store_process import Store, run_store
 
 MIB = 1024 * 1024
@@ -27,6 +29,27 @@ MIB = 1024 * 1024
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     with run_store(tmp_path_factory.mktemp("store")) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL server on loopback, in a temporary folder of its own."""
+    with run_postgres() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def postgres_db(postgres: Postgres, request: pytest.FixtureRequest) -> str:
+    """The URL of a fresh database for the test module."""
+    return postgres.new_database(request.module.__name__.rpartition(".")[2])
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> IndexUnderTest:
+    """An empty index of each kind, to open as often as a test needs (as several processes would)."""
+    if request.param == "sqlite":
+        return IndexUnderTest(tmp_path / "index.sqlite3")
+    return IndexUnderTest(request.getfixturevalue("postgres").emptied(request.getfixturevalue("postgres_db")))
 
 
 @pytest.fixture(scope="session")
