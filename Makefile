@@ -1,7 +1,7 @@
 # `make demo` serves the demo page and a store on local disk, with a moto server standing in for S3
 # on MOTO_PORT; `make test` runs every test.
 # Both install what they need first: the Python venv, the browser runtime from the npm registry
-# (pinned by package-lock.json) and, for the tests, Debian's Chromium.
+# (pinned by package-lock.json) and, for the tests, Debian's Chromium and ffmpeg.
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: setup
 	MOTO_PORT=$(MOTO_PORT) $(PY) -m store.demo --port $(PORT)
 
-test: lint /usr/bin/chromium
+test: lint /usr/bin/chromium /usr/bin/ffprobe
 	$(PY) -m pytest
 
 # ruff and mypy over the whole project (settings in pyproject.toml); strict on the picker's pure core.
@@ -41,6 +41,11 @@ node_modules/.installed: package.json package-lock.json
 /usr/bin/chromium:
 	$(SUDO) apt-get update
 	$(SUDO) apt-get install -y chromium
+
+# ffprobe reads the recordings the capture tests store (container and duration).
+/usr/bin/ffprobe:
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y --no-install-recommends ffmpeg
 
 clean:
 	rm -rf $(VENV) node_modules data

@@ -22,7 +22,11 @@ LOCALES = ROOT / "locales"
 EN = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
 
 # What a `{count}` in an f-string key stands for: the code picks ".one" or ".many".
-KEY_VARIANTS = {"count": ("one", "many")}
+KEY_VARIANTS = {
+    "count": ("one", "many"),
+    "device": ("camera", "microphone"),  # the capture sources' devices
+    "problem": ("refused", "none", "busy", "insecure", "unsupported", "other"),  # picker.capture.Problem
+}
 
 
 # --- Catalog.t ----------------------------------------------------------------------------------

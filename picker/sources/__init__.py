@@ -49,6 +49,7 @@ AVAILABLE: dict[str, Service] = {
     service.name: service
     for service in (
         Service("COMPUTER", "source.computer", "picker.sources.computer", "file"),
+        Service("WEBCAM", "source.webcam", "picker.sources.webcam", "file"),
     )
 }
 
@@ -59,7 +60,7 @@ UNKNOWN = "unknown name: a typo?"
 
 MISSING: dict[str, str] = {
     **dict.fromkeys(
-        ("URL", "WEBCAM", "VIDEO", "AUDIO", "FTP", "WEBDAV", "CUSTOMSOURCE", "CONVERT", "IMAGE_SEARCH"), NOT_YET
+        ("URL", "VIDEO", "AUDIO", "FTP", "WEBDAV", "CUSTOMSOURCE", "CONVERT", "IMAGE_SEARCH"), NOT_YET
     ),
     **dict.fromkeys(
         (
