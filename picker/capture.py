@@ -44,9 +44,10 @@ def video_constraints(dim: tuple[int, int] | None) -> dict[str, object]:
 
 
 def recording_constraints(video_res: str) -> dict[str, object]:
-    """The video constraints for a recording at videoRes ("640x480")."""
+    """The video constraints for a recording at videoRes ("640x480"): at most that size, so that
+    the browser scales a larger camera down; a smaller camera still records at its own size."""
     width, height = (int(n) for n in video_res.split("x"))
-    return {"width": {"ideal": width}, "height": {"ideal": height}}
+    return {"width": {"ideal": width, "max": width}, "height": {"ideal": height, "max": height}}
 
 
 def photo_size(asked: tuple[int, int] | None, given: tuple[int, int]) -> tuple[int, int]:
@@ -148,3 +149,11 @@ MEDIA_ERRORS: Mapping[str, Problem] = {
 def media_error(name: str) -> Problem:
     """The problem a getUserMedia failure named `name` is to the user."""
     return MEDIA_ERRORS.get(name, "other")
+
+
+def level(samples: bytes) -> float:
+    """How loud a stretch of sound is, 0 (silence) to 1, from 8-bit samples centred on 128 (what an
+    AnalyserNode's getByteTimeDomainData gives): the peak, so that speech shows at once."""
+    if not samples:
+        return 0.0
+    return min(1.0, max(abs(s - 128) for s in samples) / 128)

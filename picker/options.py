@@ -76,7 +76,6 @@ class NotYet:
     reason: str
 
 
-_NO_RECORDING = NotYet("there is no VIDEO or AUDIO source yet: of webcam {...}, only webcamDim works (the values are still checked)")
 _NO_EDITOR = NotYet("there is no image editor (CONVERT) yet")
 _NO_RESIZE = NotYet("images are not resized or compressed in the browser yet")
 _NO_CUSTOM_SOURCE = NotYet("there is no CUSTOMSOURCE (S3) source yet")
@@ -101,7 +100,7 @@ OPTIONS: dict[str, Fills | NotYet] = {
     "hide": Fills(PickerOptions, "hide"),
     "policy": Fills(PickerOptions, "policy"),
     "signature": Fills(PickerOptions, "signature"),
-    "webcam": _NO_RECORDING,
+    "webcam": Fills(PickerOptions, "webcam"),
     "webcamDim": Fills(PickerOptions, "webcam"),
     "customSourceContainer": _NO_CUSTOM_SOURCE,
     "customSourcePath": _NO_CUSTOM_SOURCE,

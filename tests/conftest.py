@@ -108,6 +108,18 @@ def camera_page(camera_booted: HostPage) -> Iterator[HostPage]:
     assert camera_booted.errors == [], f"uncaught errors in the page: {camera_booted.errors}"
 
 
+@pytest.fixture(scope="session")
+def pattern_camera_page(playwright: Playwright, host: HostPages) -> Iterator[HostPage]:
+    """A booted host page with Chromium's own fake camera (a moving test pattern), which gives each
+    size asked of it natively: what a recording at videoRes is checked with (the file-playing camera
+    above is scaled by the browser, and Chromium's recorder then encodes the file's own size)."""
+    chromium = launch(playwright.chromium, *device_flags(None), "--use-fake-device-for-media-stream")
+    shared = booted_page(chromium.new_context(permissions=["camera", "microphone"]), host)
+    yield shared
+    chromium.close()
+    assert shared.errors == [], f"uncaught errors in the page: {shared.errors}"
+
+
 @pytest.fixture
 def refused_camera_page(camera_browser: Browser, host: HostPages) -> Iterator[HostPage]:
     """A booted host page whose context was never allowed the camera or microphone: the browser

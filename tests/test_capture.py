@@ -14,6 +14,7 @@ from picker.capture import (
     crop,
     extension_for,
     file_name,
+    level,
     media_error,
     mirrored,
     photo_size,
@@ -28,7 +29,7 @@ from picker.capture import (
 def test_webcam_dim_is_asked_as_an_ideal_and_640x480_without_it():
     assert video_constraints((1280, 720)) == {"width": {"ideal": 1280}, "height": {"ideal": 720}}
     assert video_constraints(None) == {"width": {"ideal": 640}, "height": {"ideal": 480}}
-    assert recording_constraints("320x240") == {"width": {"ideal": 320}, "height": {"ideal": 240}}
+    assert recording_constraints("320x240") == {"width": {"ideal": 320, "max": 320}, "height": {"ideal": 240, "max": 240}}
 
 
 @pytest.mark.parametrize(
@@ -129,3 +130,10 @@ def test_the_countdown_shows_the_whole_seconds_left(elapsed, limit, shown):
 )
 def test_each_camera_failure_has_its_message(name, problem):
     assert media_error(name) == problem
+
+
+def test_the_level_is_the_peak_of_the_samples():
+    assert level(b"") == 0.0
+    assert level(bytes([128] * 512)) == 0.0
+    assert level(bytes([128, 192, 128, 64])) == 0.5
+    assert level(bytes([0, 255])) == 1.0

@@ -7,7 +7,9 @@ in the panel; axe-core finds nothing in each state."""
 from __future__ import annotations
 
 import io
+import json
 import re
+import subprocess
 
 import pytest
 from PIL import Image
@@ -18,6 +20,7 @@ from harness.fake_devices import CAMERA_SIZE, track_states
 from harness.picking import DIALOG, LOCALE, downloaded, start_pick
 
 READY = f"{DIALOG} .take:not([aria-disabled])"
+FFPROBE = "/usr/bin/ffprobe"  # Debian's ffmpeg, which `make test` installs
 NAME = re.compile(r"^webcam-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}\.jpg$")
 
 
@@ -149,3 +152,74 @@ def test_no_camera_is_said_in_the_panel_and_nothing_is_picked(deviceless_page):
     assert error.inner_text() == LOCALE["capture.error.none"].format(device=LOCALE["capture.device.camera"])
     page.wait_for_timeout(300)
     assert page.evaluate("window.calls") == []
+
+
+def probe(path) -> dict:
+    """What ffprobe (Debian's ffmpeg) reads in a recording: its container, its streams, and its
+    length as the time of its last packet (MediaRecorder writes WebM without a duration)."""
+    found = json.loads(subprocess.run(
+        [FFPROBE, "-v", "error", "-show_format", "-show_streams", "-show_entries", "packet=pts_time", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True, timeout=60).stdout)
+    times = [float(p["pts_time"]) for p in found.get("packets", []) if p.get("pts_time") not in (None, "N/A")]
+    return {"format": found["format"]["format_name"], "streams": found["streams"], "length": max(times, default=0.0)}
+
+
+def stored_recording(shared: HostPage, tmp_path) -> tuple[dict, dict]:
+    result = shared.outcome()
+    assert result["kind"] == "success", result
+    path = tmp_path / result["value"]["filename"]
+    path.write_bytes(downloaded(result["value"]["url"]))
+    return result["value"], probe(path)
+
+
+def test_a_video_stops_by_itself_at_video_len_and_is_stored_as_the_webm_it_was(pattern_camera_page, tmp_path):
+    camera_page = pattern_camera_page
+    page = camera_page.page
+    page.evaluate("window.calls = []; window.capturedStreams = []")
+    start_pick(page, "pickAndStore", {"services": ["VIDEO"], "webcam": {"videoRes": "320x240", "videoLen": 2}}, {})
+    page.locator(f"{DIALOG} .record:not([aria-disabled])").wait_for(timeout=15_000)
+    assert page.locator(f"{DIALOG} [role=timer]").inner_text() == "0:02"
+    assert track_states(page) == ["live", "live"]  # camera and microphone
+    page.locator(f"{DIALOG} .record").click()
+    page.locator(f"{DIALOG} [role=timer]", has_text="0:01").wait_for()  # the time left counts down
+    page.locator(f"{DIALOG} video.playback").wait_for(timeout=10_000)  # stopped by itself
+    assert wait_released(page) == ["ended", "ended"]
+    note = LOCALE["capture.stopped.length"].format(time="0:02")
+    assert page.locator(f"{DIALOG} [role=status]").inner_text() == note
+    assert axe_violations(page) == []
+    page.locator(f"{DIALOG} .use").click()
+    blob, recording = stored_recording(camera_page, tmp_path)
+    assert blob["mimetype"] == "video/webm"
+    assert re.match(r"^video-\d{4}(-\d{2}){5}\.webm$", blob["filename"]), blob["filename"]
+    assert "webm" in recording["format"]
+    kinds = {s["codec_type"]: s for s in recording["streams"]}
+    assert set(kinds) == {"video", "audio"}
+    assert (kinds["video"]["width"], kinds["video"]["height"]) == (320, 240)  # videoRes
+    assert 1.0 <= recording["length"] <= 2.5, recording["length"]
+
+
+def test_an_audio_recording_shows_its_level_stops_on_the_keyboard_and_is_stored(camera_page, tmp_path):
+    page = camera_page.page
+    start_pick(page, "pickAndStore", {"services": ["AUDIO"], "webcam": {"audioLen": 30}}, {})
+    toggle = page.locator(f"{DIALOG} .record:not([aria-disabled])")
+    toggle.wait_for(timeout=15_000)
+    assert track_states(page) == ["live"]
+    assert page.locator(f"{DIALOG} [role=timer]").inner_text() == "0:30"
+    # The fake microphone beeps: the meter shows it hears something.
+    page.wait_for_function(
+        "() => document.querySelector('[data-pickstore]').shadowRoot.querySelector('meter.level').value > 0.05", timeout=5_000)
+    assert axe_violations(page) == []
+    page.keyboard.press("Space")  # the dialog opened with the start button focused
+    page.locator(f"{DIALOG} [role=timer]", has_text="0:28").wait_for(timeout=5_000)
+    page.keyboard.press("Enter")  # stop
+    page.locator(f"{DIALOG} audio.playback").wait_for(timeout=10_000)
+    assert wait_released(page) == ["ended"]
+    assert axe_violations(page) == []
+    page.keyboard.press("Enter")  # use
+    blob, recording = stored_recording(camera_page, tmp_path)
+    assert blob["mimetype"] == "audio/webm"
+    assert re.match(r"^audio-\d{4}(-\d{2}){5}\.weba$", blob["filename"]), blob["filename"]
+    assert "webm" in recording["format"]
+    assert [s["codec_type"] for s in recording["streams"]] == ["audio"]
+    assert recording["streams"][0]["codec_name"] == "opus"
+    assert 1.5 <= recording["length"] <= 4.0, recording["length"]

@@ -50,6 +50,8 @@ AVAILABLE: dict[str, Service] = {
     for service in (
         Service("COMPUTER", "source.computer", "picker.sources.computer", "file"),
         Service("WEBCAM", "source.webcam", "picker.sources.webcam", "file"),
+        Service("VIDEO", "source.video", "picker.sources.video", "file"),
+        Service("AUDIO", "source.audio", "picker.sources.audio", "file"),
     )
 }
 
@@ -60,7 +62,7 @@ UNKNOWN = "unknown name: a typo?"
 
 MISSING: dict[str, str] = {
     **dict.fromkeys(
-        ("URL", "VIDEO", "AUDIO", "FTP", "WEBDAV", "CUSTOMSOURCE", "CONVERT", "IMAGE_SEARCH"), NOT_YET
+        ("URL", "FTP", "WEBDAV", "CUSTOMSOURCE", "CONVERT", "IMAGE_SEARCH"), NOT_YET
     ),
     **dict.fromkeys(
         (

@@ -114,7 +114,9 @@ class CapturePanel:
         self.stream = None
 
     def start(self, work: Callable[[], Any]) -> None:
-        if self.task is not None and not self.task.done():
+        """Runs `work` in place of the task under way (which is cancelled, unless it is the one
+        starting `work`: it then ends by itself)."""
+        if self.task is not None and not self.task.done() and self.task is not asyncio.current_task():
             self.task.cancel()
         self.task = asyncio.ensure_future(work())
 
