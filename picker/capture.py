@@ -4,7 +4,7 @@ choose from what the browser can record, and when a recording stops."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -157,3 +157,31 @@ def level(samples: bytes) -> float:
     if not samples:
         return 0.0
     return min(1.0, max(abs(s - 128) for s in samples) / 128)
+
+
+# What each capture source makes, as types and file name extensions (any of which it may choose).
+OUTPUTS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "WEBCAM": (("image/jpeg",), (".jpg",)),
+    "VIDEO": (tuple(dict.fromkeys(base_type(t) for t in VIDEO_TYPES)), tuple(dict.fromkeys(extension_for(t) for t in VIDEO_TYPES))),
+    "AUDIO": (tuple(dict.fromkeys(base_type(t) for t in AUDIO_TYPES)), tuple(dict.fromkeys(extension_for(t) for t in AUDIO_TYPES))),
+}
+
+
+def _type_passes(pattern: str, mimetype: str) -> bool:
+    pattern = pattern.lower()
+    if pattern in ("*/*", "*"):
+        return True
+    return mimetype.startswith(pattern[:-1]) if pattern.endswith("/*") else pattern == mimetype
+
+
+def unfit(service: str, mimetypes: Sequence[str], extensions: Sequence[str]) -> str | None:
+    """Why nothing `service` captures could pass the page's mimetype or extension restriction
+    (for the console), or None when something could (and for every service that captures nothing)."""
+    if service not in OUTPUTS:
+        return None
+    types, suffixes = OUTPUTS[service]
+    if mimetypes and not any(_type_passes(p, t) for p in mimetypes for t in types):
+        return f"it makes {', '.join(types)}, which mimetype {', '.join(mimetypes)} refuses"
+    if extensions and not {e.lower() for e in extensions} & set(suffixes):
+        return f"it makes {', '.join(suffixes)} files, which extension {', '.join(extensions)} refuses"
+    return None

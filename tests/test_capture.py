@@ -22,8 +22,11 @@ from picker.capture import (
     recording_type,
     stop_for,
     time_left,
+    unfit,
     video_constraints,
 )
+from picker.fperror import BAD_PARAMETERS, FPError
+from picker.options import parse_call
 
 
 def test_webcam_dim_is_asked_as_an_ideal_and_640x480_without_it():
@@ -137,3 +140,39 @@ def test_the_level_is_the_peak_of_the_samples():
     assert level(bytes([128] * 512)) == 0.0
     assert level(bytes([128, 192, 128, 64])) == 0.5
     assert level(bytes([0, 255])) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("service", "mimetypes", "extensions", "fits"),
+    [
+        ("WEBCAM", ("image/*",), (), True),
+        ("VIDEO", ("image/*",), (), False),
+        ("AUDIO", ("image/*", "audio/*"), (), True),
+        ("VIDEO", ("video/mp4",), (), True),
+        ("WEBCAM", (), (".png",), False),
+        ("WEBCAM", (), (".JPG",), True),
+        ("AUDIO", (), (".webm",), False),
+        ("VIDEO", (), (".webm",), True),
+        ("COMPUTER", ("image/*",), (), True),  # not a capture source: not for this rule
+        ("VIDEO", (), (), True),
+    ],
+)
+def test_a_capture_source_is_unfit_when_nothing_it_makes_could_pass(service, mimetypes, extensions, fits):
+    assert (unfit(service, mimetypes, extensions) is None) == fits
+
+
+def test_capture_sources_that_could_never_be_picked_are_hidden_and_named_ones_said_why():
+    default = parse_call("pickAndStore", [{"mimetype": "image/*"}, {}])
+    assert default.picker.services == ("COMPUTER", "WEBCAM")
+    assert default.warnings == ()  # the page named none of them
+    named = parse_call("pickAndStore", [{"mimetype": "image/*", "services": ["VIDEO", "WEBCAM", "AUDIO"]}, {}])
+    assert named.picker.services == ("WEBCAM",)
+    assert named.warnings == (
+        "filepicker: services left out of the dialog, since nothing they make could be picked: "
+        "VIDEO: it makes video/webm, video/mp4, which mimetype image/* refuses; "
+        "AUDIO: it makes audio/webm, audio/ogg, audio/mp4, which mimetype image/* refuses",
+    )
+    with pytest.raises(FPError) as caught:
+        parse_call("pickAndStore", [{"extension": "png", "services": ["VIDEO", "WEBCAM"]}, {}])
+    assert caught.value.code == BAD_PARAMETERS
+    assert "VIDEO: it makes .webm, .mp4 files, which extension .png refuses" in caught.value.message

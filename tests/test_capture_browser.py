@@ -223,3 +223,36 @@ def test_an_audio_recording_shows_its_level_stops_on_the_keyboard_and_is_stored(
     assert [s["codec_type"] for s in recording["streams"]] == ["audio"]
     assert recording["streams"][0]["codec_name"] == "opus"
     assert 1.5 <= recording["length"] <= 4.0, recording["length"]
+
+
+def test_a_recording_stops_by_itself_before_it_could_pass_max_size(pattern_camera_page, tmp_path):
+    page = pattern_camera_page.page
+    page.evaluate("window.calls = []; window.capturedStreams = []")
+    limit = 600_000
+    start_pick(page, "pickAndStore", {"services": ["VIDEO"], "maxSize": limit, "webcam": {"videoLen": 600}}, {})
+    page.locator(f"{DIALOG} .record:not([aria-disabled])").wait_for(timeout=15_000)
+    page.locator(f"{DIALOG} .record").click()
+    page.locator(f"{DIALOG} video.playback").wait_for(timeout=30_000)  # long before videoLen
+    assert page.locator(f"{DIALOG} [role=status]").inner_text() == LOCALE["capture.stopped.size"].format(limit="586 KB")
+    assert wait_released(page) == ["ended", "ended"]
+    page.locator(f"{DIALOG} .use").click()
+    blob, recording = stored_recording(pattern_camera_page, tmp_path)
+    assert 0 < blob["size"] <= limit
+    assert recording["length"] < 30
+
+
+def test_capture_sources_the_restriction_would_refuse_are_not_shown_and_the_console_says_why(camera_page):
+    page = camera_page.page
+    start_pick(page, "pickAndStore", {"mimetype": "image/*", "services": ["VIDEO", "WEBCAM", "AUDIO"]}, {})
+    page.locator(READY).wait_for(timeout=15_000)
+    assert page.locator(f"{DIALOG} [role=tab]").all_inner_texts() == [LOCALE["source.webcam"]]
+    [warning] = [w for w in camera_page.warnings if "services left out" in w]
+    assert "VIDEO: it makes video/webm" in warning and "AUDIO: it makes audio/webm" in warning
+    page.keyboard.press("Escape")
+    camera_page.outcome()
+    page.evaluate("window.calls = []")
+    start_pick(page, "pickAndStore", {"mimetype": "image/*", "services": ["VIDEO"]}, {})
+    result = camera_page.outcome()
+    assert (result["kind"], result["value"]["code"]) == ("error", 400)
+    assert "VIDEO: it makes video/webm, video/mp4, which mimetype image/* refuses" in result["value"]["message"]
+    assert page.locator(DIALOG).count() == 0
