@@ -185,3 +185,23 @@ def unfit(service: str, mimetypes: Sequence[str], extensions: Sequence[str]) -> 
     if extensions and not {e.lower() for e in extensions} & set(suffixes):
         return f"it makes {', '.join(suffixes)} files, which extension {', '.join(extensions)} refuses"
     return None
+
+
+# The device kinds enumerateDevices lists, by the constraint's name in getUserMedia.
+DEVICE_KINDS = {"video": "videoinput", "audio": "audioinput"}
+
+
+def device_key(kind: str) -> str:
+    """The localStorage key remembering the device the user chose, per site, for `kind`."""
+    return f"pickstore.device.{kind}"
+
+
+def with_devices(constraints: Mapping[str, object], remembered: Mapping[str, str | None]) -> dict[str, object]:
+    """`constraints` asking for exactly each remembered device ("video": its deviceId), one that is
+    still there (browsers pass over an ideal deviceId)."""
+    asked = dict(constraints)
+    for kind, device in remembered.items():
+        wanted = asked.get(kind)
+        if device and wanted:
+            asked[kind] = {**(wanted if isinstance(wanted, Mapping) else {}), "deviceId": {"exact": device}}
+    return asked

@@ -12,6 +12,7 @@ from picker.capture import (
     Stop,
     base_type,
     crop,
+    device_key,
     extension_for,
     file_name,
     level,
@@ -24,6 +25,7 @@ from picker.capture import (
     time_left,
     unfit,
     video_constraints,
+    with_devices,
 )
 from picker.fperror import BAD_PARAMETERS, FPError
 from picker.options import parse_call
@@ -176,3 +178,11 @@ def test_capture_sources_that_could_never_be_picked_are_hidden_and_named_ones_sa
         parse_call("pickAndStore", [{"extension": "png", "services": ["VIDEO", "WEBCAM"]}, {}])
     assert caught.value.code == BAD_PARAMETERS
     assert "VIDEO: it makes .webm, .mp4 files, which extension .png refuses" in caught.value.message
+
+
+def test_a_remembered_device_is_asked_for_exactly_with_the_rest():
+    video = video_constraints((320, 240))
+    asked = with_devices({"video": video, "audio": True}, {"video": "cam-2", "audio": "mic-1"})
+    assert asked == {"video": {**video, "deviceId": {"exact": "cam-2"}}, "audio": {"deviceId": {"exact": "mic-1"}}}
+    assert with_devices({"audio": True, "video": False}, {"audio": None, "video": "cam-2"}) == {"audio": True, "video": False}
+    assert device_key("audio") == "pickstore.device.audio"

@@ -256,3 +256,53 @@ def test_capture_sources_the_restriction_would_refuse_are_not_shown_and_the_cons
     assert (result["kind"], result["value"]["code"]) == ("error", 400)
     assert "VIDEO: it makes video/webm, video/mp4, which mimetype image/* refuses" in result["value"]["message"]
     assert page.locator(DIALOG).count() == 0
+
+
+def last_track_label(page, kind: str) -> str:
+    label: str = page.evaluate(
+        "kind => { const s = window.capturedStreams.at(-1);"
+        " return (kind === 'audio' ? s.getAudioTracks() : s.getVideoTracks())[0].label; }",
+        kind)
+    return label
+
+
+def test_a_chosen_microphone_is_used_and_remembered_for_the_next_pick_on_the_site(camera_page):
+    page = camera_page.page
+    chooser = page.locator(f"{DIALOG} select[data-device=audio]")
+    try:
+        start_pick(page, "pickAndStore", {"services": ["AUDIO"]}, {})
+        page.locator(f"{DIALOG} .record:not([aria-disabled])").wait_for(timeout=15_000)
+        labels = chooser.locator("option").all_inner_texts()
+        assert len(labels) == 3 and "Fake Audio Input 2" in labels  # Chromium's three fake microphones
+        assert page.get_by_label(LOCALE["capture.choose.audio"], exact=True).evaluate("s => s.dataset.device") == "audio"
+        assert axe_violations(page) == []
+        chooser.select_option(label="Fake Audio Input 2")
+        page.wait_for_function("window.capturedStreams.length === 2")
+        page.locator(f"{DIALOG} .record:not([aria-disabled])").wait_for(timeout=15_000)
+        assert last_track_label(page, "audio") == "Fake Audio Input 2"
+        assert track_states(page) == ["ended", "live"]  # the first microphone let go
+        page.keyboard.press("Escape")
+        wait_released(page)
+        page.evaluate("window.calls = []")
+        start_pick(page, "pickAndStore", {"services": ["AUDIO"]}, {})  # the next pick
+        page.locator(f"{DIALOG} .record:not([aria-disabled])").wait_for(timeout=15_000)
+        assert last_track_label(page, "audio") == "Fake Audio Input 2"
+        assert chooser.evaluate("s => s.selectedOptions[0].textContent") == "Fake Audio Input 2"
+        page.keyboard.press("Escape")
+        assert wait_released(page) == ["ended"] * 3
+    finally:
+        page.evaluate("localStorage.clear()")
+
+
+def test_a_remembered_device_that_is_gone_gives_way_to_the_default_one(camera_page):
+    page = camera_page.page
+    try:
+        page.evaluate("localStorage.setItem('pickstore.device.audio', 'a-microphone-unplugged-since')")
+        start_pick(page, "pickAndStore", {"services": ["AUDIO"]}, {})
+        page.locator(f"{DIALOG} .record:not([aria-disabled])").wait_for(timeout=15_000)
+        assert track_states(page) == ["live"]
+        assert page.locator(f"{DIALOG} .capture-error").count() == 0
+        page.keyboard.press("Escape")
+        assert wait_released(page) == ["ended"]
+    finally:
+        page.evaluate("localStorage.clear()")

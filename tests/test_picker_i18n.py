@@ -25,6 +25,7 @@ EN = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
 KEY_VARIANTS = {
     "count": ("one", "many"),
     "device": ("camera", "microphone"),  # the capture sources' devices
+    "kind": ("video", "audio"),  # getUserMedia's kinds of device
     "problem": ("refused", "none", "busy", "insecure", "unsupported", "other"),  # picker.capture.Problem
 }
 

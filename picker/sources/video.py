@@ -94,7 +94,7 @@ class RecorderSource(CapturePanel):
             chosen = recording_type(self.types, lambda t: bool(js.MediaRecorder.isTypeSupported(t)))
             if chosen is None:
                 raise MediaUnavailable("unsupported")
-            stream = await self.acquire(self.constraints())
+            stream = await self.acquire(self.constraints(), self.state)
         except MediaUnavailable as unavailable:
             self.show_error(unavailable.problem, self.preview)
             return

@@ -6,13 +6,26 @@ here (starting a stream, stopping it, saying what went wrong) serve the recorder
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import js
 from pyodide.ffi import JsException, create_once_callable, to_js
 
-from ..capture import Problem, crop, extension_for, file_name, media_error, mirrored, photo_size, video_constraints
+from ..capture import (
+    DEVICE_KINDS,
+    Problem,
+    crop,
+    device_key,
+    extension_for,
+    file_name,
+    media_error,
+    mirrored,
+    photo_size,
+    video_constraints,
+    with_devices,
+)
 from ..i18n import Catalog
 from ..options import PickerOptions
 from ..web.dom import Listeners, el, js_object
@@ -53,6 +66,31 @@ async def open_stream(constraints: dict[str, Any]) -> Any:
         raise MediaUnavailable(media_error(name)) from None
 
 
+CHOSEN_NOW: dict[str, str] = {}  # the devices chosen in this page, where localStorage is refused
+
+
+def remembered(kind: str) -> str | None:
+    """The device of `kind` the user chose last on this site, if any."""
+    try:
+        stored = js.localStorage.getItem(device_key(kind))
+    except JsException:
+        stored = None
+    return str(stored) if stored else CHOSEN_NOW.get(kind)
+
+
+async def present(chosen: dict[str, str | None]) -> dict[str, str | None]:
+    """Of the devices `chosen`, those still there: one asked for exactly that has gone since would
+    fail the request (OverconstrainedError, which Pyodide cannot even raise), so the default is
+    used in its place."""
+    if not any(chosen.values()):
+        return chosen
+    devices = getattr(js.navigator, "mediaDevices", None)
+    if devices is None:
+        return {}
+    there = {str(d.deviceId) for d in await devices.enumerateDevices()}
+    return {kind: device for kind, device in chosen.items() if device in there}
+
+
 def local_moment() -> tuple[int, int, int, int, int, int]:
     now = js.Date.new()
     return (int(now.getFullYear()), int(now.getMonth()) + 1, int(now.getDate()), int(now.getHours()),
@@ -80,6 +118,10 @@ class CapturePanel:
         self.names: list[str] = []  # the files this source made in this pick
         self.area: Any = None
         self.disposed = False
+
+    def preview(self) -> None:
+        """Shows the live view, with the stream (re)started."""
+        raise NotImplementedError
 
     def show(self, *children: Any) -> None:
         self.listeners.clear()
@@ -120,16 +162,47 @@ class CapturePanel:
             self.task.cancel()
         self.task = asyncio.ensure_future(work())
 
-    async def acquire(self, constraints: dict[str, Any]) -> Any:
-        """A stream for `constraints`, held by this panel; one that arrives after the user left is
-        stopped at once, so that a panel that is gone never holds the camera."""
-        stream = await open_stream(constraints)
+    async def acquire(self, constraints: dict[str, Any], before: Any) -> Any:
+        """A stream for `constraints` from the devices the user chose on this site before, held by
+        this panel; one that arrives after the user left is stopped at once, so that a panel that
+        is gone never holds the camera. With several devices of a kind, a choice of them is put
+        in front of `before`."""
+        kinds = [kind for kind in DEVICE_KINDS if constraints.get(kind)]
+        stream = await open_stream(with_devices(constraints, await present({kind: remembered(kind) for kind in kinds})))
         if self.disposed:
             stop_stream(stream)
             raise asyncio.CancelledError
         self.release()
         self.stream = stream
+        await self.offer_devices(stream, kinds, before)
         return stream
+
+    async def offer_devices(self, stream: Any, kinds: list[str], before: Any) -> None:
+        devices = list(await js.navigator.mediaDevices.enumerateDevices())
+        for kind in kinds:
+            found = [d for d in devices if str(d.kind) == DEVICE_KINDS[kind] and str(d.deviceId)]
+            if len(found) < 2:
+                continue
+            tracks = stream.getVideoTracks() if kind == "video" else stream.getAudioTracks()
+            current = str(tracks[0].getSettings().deviceId) if len(tracks) else ""
+            field_id = f"fp-device-{kind}"
+            choice = el("select", {"id": field_id, "class": "device", "data-device": kind})
+            for device in found:
+                option = el("option", {"value": str(device.deviceId)}, str(device.label) or str(device.deviceId)[:8])
+                option.selected = str(device.deviceId) == current
+                choice.append(option)
+            label = el("label", {"for": field_id}, self.t(f"capture.choose.{kind}"))
+            before.before(el("div", {"class": "devices"}, label, choice))
+            self.listeners.on(choice, "change", self.chose_device(kind, choice))
+
+    def chose_device(self, kind: str, choice: Any) -> Callable[[Any], None]:
+        def chose(event: Any) -> None:
+            with contextlib.suppress(JsException):  # storage refused (private mode): chosen for now only
+                js.localStorage.setItem(device_key(kind), str(choice.value))
+            CHOSEN_NOW[kind] = str(choice.value)
+            self.preview()
+
+        return chose
 
     def dispose(self) -> None:
         self.disposed = True
@@ -181,7 +254,7 @@ class WebcamSource(CapturePanel):
 
     async def open_camera(self) -> None:
         try:
-            stream = await self.acquire({"video": video_constraints(self.options.webcam.dim), "audio": False})
+            stream = await self.acquire({"video": video_constraints(self.options.webcam.dim), "audio": False}, self.state)
         except MediaUnavailable as unavailable:
             self.show_error(unavailable.problem, self.preview)
             return
