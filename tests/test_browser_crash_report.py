@@ -56,3 +56,33 @@ def test_a_page_that_did_not_crash_has_no_report(page):
     page.goto("data:text/html,<p>fine")
     page.evaluate("1 + 1")
     assert not crashed(page)
+
+
+# Run by the picker's interpreter (a <script type="py"> shares it): what Pyodide decided at load.
+JSPI_PROBE = """
+import js
+import pyodide_js
+js.window.pyodideJspi = bool(pyodide_js._module.newJspiSupported or pyodide_js._module.oldJspiSupported)
+"""
+
+
+def test_pyodide_boots_without_jspi_and_the_page_gets_it_back(page, host):
+    """The renderer crashes of the suite (SIGSEGV reading past the end of a secondary wasm stack on
+    the main thread) come from Pyodide running on JSPI stacks: the loader hides
+    WebAssembly.Suspending while Pyodide loads, and gives it back to the page once the picker is up."""
+    page.goto(f"{host.url}/host.html")
+    assert page.evaluate("typeof WebAssembly.Suspending") == "function"  # this Chromium has JSPI
+    page.evaluate("key => filepicker.setKey(key)", "demo")
+    page.wait_for_function("window.pickerReady === true", timeout=60_000)
+    assert page.evaluate("typeof WebAssembly.Suspending") == "function"
+    page.evaluate(
+        """probe => {
+          const script = document.createElement("script");
+          script.type = "py";
+          script.textContent = probe;
+          document.body.appendChild(script);
+        }""",
+        JSPI_PROBE,
+    )
+    page.wait_for_function("window.pyodideJspi !== undefined", timeout=30_000)
+    assert page.evaluate("window.pyodideJspi") is False
