@@ -41,6 +41,7 @@
     if (booting) return;
     booting = true;
     hideSuspending();
+    addEventListener("py:all-done", restoreSuspending, { once: true }); // PyScript has run its scripts
     var py = document.createElement("script");
     py.type = "py";
     py.setAttribute("config", base + "pyscript.toml");
