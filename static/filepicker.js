@@ -20,10 +20,28 @@
   var runtime = null;
   var booting = false;
   var queue = [];
+  var suspending = null;
+
+  // Pyodide runs calls into Python on secondary wasm stacks when the browser has JSPI
+  // (WebAssembly.Suspending), which the picker never needs; on Chromium 156 the renderer then now
+  // and then dies with SIGSEGV: a loop in V8 reading such a stack word by word runs past its end.
+  // Pyodide decides once, while its module loads, so the name is hidden until the picker is ready.
+  function hideSuspending() {
+    if (typeof WebAssembly !== "object" || !("Suspending" in WebAssembly)) return;
+    suspending = Object.getOwnPropertyDescriptor(WebAssembly, "Suspending");
+    if (suspending && suspending.configurable) delete WebAssembly.Suspending;
+    else suspending = null;
+  }
+  function restoreSuspending() {
+    if (suspending) Object.defineProperty(WebAssembly, "Suspending", suspending);
+    suspending = null;
+  }
 
   function boot() {
     if (booting) return;
     booting = true;
+    hideSuspending();
+    addEventListener("py:all-done", restoreSuspending, { once: true }); // PyScript has run its scripts
     var py = document.createElement("script");
     py.type = "py";
     py.setAttribute("config", base + "pyscript.toml");
@@ -175,6 +193,7 @@
     pickMultiple: function () { call("pickMultiple", arguments); },
     // Called by the Python side once it can take requests.
     _ready: function (handler) {
+      restoreSuspending();
       runtime = handler;
       var pending = queue;
       queue = [];

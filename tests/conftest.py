@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
 
 from harness.azurite import Azurite, run_azurite
-from harness.browser import keep_on_loopback, launch, new_page
+from harness.browser import crashed, keep_on_loopback, launch, new_page
 from harness.dialogs import HostPage
 from harness.fake_devices import RECORD_STREAMS, camera_file, device_flags
 from harness.host_pages import HostPages, run_host_pages
@@ -80,8 +80,10 @@ def playwright() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    chromium = launch(playwright.chromium)
+def browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """Chromium, keeping its log and the minidumps of crashed processes in a `chromium` folder of
+    the session's pytest temporary directory: a test whose page crashes fails naming both."""
+    chromium = launch(playwright.chromium, evidence=tmp_path_factory.mktemp("chromium"))
     yield chromium
     chromium.close()
 
@@ -91,7 +93,7 @@ def camera_browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFact
     """Chromium with a fake camera (640x480, red left half, blue right half: harness/fake_devices.py)
     and a fake microphone; each context's permissions say whether a page may use them."""
     camera = camera_file(tmp_path_factory.mktemp("camera") / "camera.y4m")
-    chromium = launch(playwright.chromium, *device_flags(camera))
+    chromium = launch(playwright.chromium, *device_flags(camera), evidence=tmp_path_factory.mktemp("chromium-camera"))
     yield chromium
     chromium.close()
 
@@ -184,20 +186,25 @@ def booted(browser: Browser, host: HostPages) -> Iterator[HostPage]:
     """A page on the host site with the picker booted, kept for the whole session. Like the
     `page` fixture, it lets no request leave 127.0.0.1 and fails on uncaught page errors."""
     context = browser.new_context()
-    errors: list[str] = []
-    page = new_page(context, errors)
-    shared = HostPage(page, host, errors=errors)
+    shared = HostPage(None, host)
     keep_on_loopback(context, shared.outside)
+    context.on("request", lambda request: shared.requests.append(request.url))
+    open_shared(shared, context)
+    yield shared
+    context.close()
+
+
+def open_shared(shared: HostPage, context: BrowserContext) -> None:
+    """Opens the host page with the picker booted in `context` as `shared.page`, its warnings and
+    uncaught errors recorded in `shared`."""
 
     def warned(message: ConsoleMessage) -> None:
         if message.type == "warning":
             shared.warnings.append(message.text)
 
-    context.on("request", lambda request: shared.requests.append(request.url))
-    page.on("console", warned)
-    open_host(page, host)
-    yield shared
-    context.close()
+    shared.page = new_page(context, shared.errors)
+    shared.page.on("console", warned)
+    open_host(shared.page, shared.host)
 
 
 @pytest.fixture
@@ -208,6 +215,12 @@ def host_page(booted: HostPage) -> Iterator[HostPage]:
         record.clear()
     booted.page.evaluate("window.calls = []")
     yield booted
+    if crashed(booted.page):  # a new page for the next tests, and this one fails with the report
+        context = booted.page.context
+        booted.page.close()
+        errors = booted.errors[:]
+        open_shared(booted, context)
+        pytest.fail(f"uncaught errors in the page: {errors}")
     if not booted.is_clean():
         for other in booted.page.context.pages[1:]:
             other.close()
