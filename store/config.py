@@ -3,6 +3,7 @@ with environment overrides."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -36,6 +37,18 @@ class ConnectionLimits:
     max_header_size: int = 64 * 1024  # bytes of request line and headers; more is 431
     min_body_rate: float = 1024.0  # bytes/s a body must average over body_rate_window; 0: no minimum
     body_rate_window: float = 30.0  # seconds, the first of them a grace period
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """How the store fetches files from elsewhere ([remote] settings; store.remote applies them)."""
+
+    # Address ranges the operator lets the store fetch from although they are private or local
+    # ("127.0.0.1/32", "10.1.2.0/24"); none by default.
+    allow: tuple[str, ...] = ()
+    connect_timeout: float = 10.0  # seconds to connect to the remote server
+    read_timeout: float = 30.0  # seconds the remote server may stay silent
+    total_timeout: float = 3600.0  # seconds a whole fetch may take, redirects and body included
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,7 @@ class Config:
     # Host names (any port) that may appear in the URLs the store hands out when public_url is not
     # set; a request to another Host is refused. Lower-case.
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
 
     def app(self, api_key: str | None, origin: str | None = None) -> App:
         """The app of an API key, refused when the request comes from a page the app does not list."""
@@ -172,6 +186,26 @@ def _connection_limits(store: Mapping[str, Any]) -> ConnectionLimits:
             raise ValueError(f"{name} must be a positive {'whole ' if whole else ''}number, not {value!r}")
         values[name] = value if whole else float(value)
     return ConnectionLimits(**values)
+
+
+def _remote_settings(remote: Mapping[str, Any]) -> RemoteSettings:
+    allow = remote.get("allow", [])
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        raise ValueError(f"[remote] allow must be a list of address ranges such as [\"10.1.2.0/24\"], not {allow!r}")
+    for entry in allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"[remote] allow: {entry!r} is not an address or range such as \"127.0.0.1/32\"") from None
+    seconds = {}
+    for name, default in vars(RemoteSettings()).items():
+        if name == "allow":
+            continue
+        value = remote.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"[remote] {name} must be a positive number of seconds, not {value!r}")
+        seconds[name] = float(value)
+    return RemoteSettings(allow=tuple(allow), **seconds)
 
 
 def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -258,4 +292,5 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         **seconds,
         limits=_connection_limits(store),
         allowed_hosts=tuple(host.lower() for host in allowed_hosts),
+        remote=_remote_settings(raw.get("remote", {})),
     )
