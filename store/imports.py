@@ -17,9 +17,10 @@ from . import store_request
 from .blob import check_host
 from .config import App, Config
 from .content_type import SNIFF_BYTES, essence, normalised_mimetype, sniffed
-from .destination import destination
+from .destination import checked_mimetype, destination
 from .errors import StoreError, bad_request
 from .policy import Policy
+from .policy import check as check_policy
 from .remote import RemoteFile
 from .remote.http import HttpRemote
 from .state import store_state
@@ -97,12 +98,16 @@ async def import_url(request: Request) -> JSONResponse:
         raise bad_request("missing url: pass the http or https URL of the file to import as `url`")
     options = store_request.from_query(params, request.path_params.get("location"), request.headers.get("origin"))
     now = time.time()
-    # Every rule that does not depend on the file (app, origin, location, container, path, access,
-    # the policy's calls and expiry) before anything is fetched.
-    _, policy = destination(state.config, replace(options, filename=options.filename or "import"), size=None, now=now)
+    # The rules that do not depend on the file (app, origin, location, container, the type asked
+    # for, the policy's signature, calls and expiry) before anything is fetched; all of them again
+    # once the remote has named the file.
+    app = state.config.app(options.api_key, options.origin)
+    container = state.config.location(options.location).container(options.container)
+    if options.mimetype:
+        app.check_file(checked_mimetype(options.mimetype), None)
+    policy = check_policy(app, options.policy, options.signature, call="store", now=now, container=container)
     if policy is not None and policy.call is not None:
         policy.check_call("pick")
-    app = state.config.app(options.api_key, options.origin)
     limit = _size_limit(state.config, app, policy)
     remote = HttpRemote(state.config.remote)
     async with remote.open(url) as found:
