@@ -25,8 +25,19 @@ def body(size: int, seed: int = 0) -> bytes:
     return pattern * whole + pattern[:rest]
 
 
+def pieces(size: int, seed: int = 0) -> Iterator[bytes]:
+    """body(size, seed) in pieces of at most 64 KiB, never whole in memory."""
+    pattern = PATTERN[seed % 256:] + PATTERN[:seed % 256]
+    while size > 0:
+        yield pattern[:size]
+        size -= len(pattern)
+
+
 def body_sha256(size: int, seed: int = 0) -> str:
-    return hashlib.sha256(body(size, seed)).hexdigest()
+    digest = hashlib.sha256()
+    for piece in pieces(size, seed):
+        digest.update(piece)
+    return digest.hexdigest()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -46,21 +57,24 @@ class _Handler(BaseHTTPRequestHandler):
         seed = int(query.get("seed", "0"))
         try:
             if kind == "file":  # /file/<name>?size=&type=&cd=&raw=png|html
-                data = self.server.raw.get(query.get("raw", ""), body(size, seed))
-                self._head(200, len(data), query)
-                self.wfile.write(data)
+                raw = self.server.raw.get(query.get("raw", ""))
+                self._head(200, size if raw is None else len(raw), query)
+                if raw is None:
+                    for piece in pieces(size, seed):
+                        self.wfile.write(piece)
+                else:
+                    self.wfile.write(raw)
             elif kind == "chunked":  # Transfer-Encoding: chunked, no Content-Length
                 self._head(200, None, query, chunked=True)
-                data = body(size, seed)
-                for start in range(0, len(data), 65536):
-                    piece = data[start:start + 65536]
+                for piece in pieces(size, seed):
                     self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
                 self.wfile.write(b"0\r\n\r\n")
             elif kind == "close":  # neither length nor chunks: the body ends when the connection does
                 self.send_response(200)
                 self.send_header("Connection", "close")
                 self.end_headers()
-                self.wfile.write(body(size, seed))
+                for piece in pieces(size, seed):
+                    self.wfile.write(piece)
                 self.close_connection = True
             elif kind == "slow":  # a first part, then silence for `pause` seconds, then the rest
                 self._head(200, size, query)
