@@ -4,7 +4,7 @@ same URL to /dev/null in the same run, runs interleaved; and the store process's
 times a second during each import (growth over its RSS before the first one; target < 64 MiB).
 Every import's Blob sha256 is compared with the origin's bytes.
 
-Run with `.venv/bin/python -m bench.imports` (`--quick`: 64 MiB, one run, nothing written);
+Run with `.venv/bin/python -m bench.url_imports` (`--quick`: 64 MiB, one run, nothing written);
 results are printed and written to the "## Imports" section of docs/benchmarks.md.
 """
 
@@ -106,7 +106,7 @@ def main() -> None:
         f"- store RSS before: {base / MIB:.0f} MiB; growth at the peak: **{growth:.1f} MiB** (target < 64 MiB): "
         f"**{'pass' if growth < 64 else 'FAIL'}**",
         "",
-        "Reproduce with `.venv/bin/python -m bench.imports`.",
+        "Reproduce with `.venv/bin/python -m bench.url_imports`.",
     ]
     print("\n".join(lines))
     if not args.quick:
