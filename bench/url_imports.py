@@ -31,6 +31,11 @@ MIB = 1024**2
 CONFIG = TEST_CONFIG + '\n[remote]\nallow = ["127.0.0.1/32"]\n'
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -65,6 +70,7 @@ def main() -> None:
     imports: list[float] = []
     curls: list[float] = []
     peaks: list[int] = []
+    cpu: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, run_origin() as origin, run_store(Path(tmp), CONFIG) as store:
         url = f"{origin.url}/file/big.bin?size={size}&seed=7"
         base = rss(store.process.pid)
@@ -74,9 +80,10 @@ def main() -> None:
                 subprocess.run(["curl", "-sS", "--fail", "-o", "/dev/null", url], check=True)
                 curls.append(time.perf_counter() - started)
                 sampler = RssSampler(store.process.pid)
-                started = time.perf_counter()
+                started, used = time.perf_counter(), cpu_seconds(store.process.pid)
                 response = client.post("/api/import", json={"key": "demo", "url": url})
                 imports.append(time.perf_counter() - started)
+                cpu.append(cpu_seconds(store.process.pid) - used)
                 peaks.append(sampler.stop())
                 response.raise_for_status()
                 blob = response.json()
@@ -102,6 +109,7 @@ def main() -> None:
         f"| store import | {statistics.median(mib_s):.0f} MiB/s | {min(mib_s):.0f} MiB/s | {max(mib_s):.0f} MiB/s |",
         f"| curl download | {statistics.median(curl_mib_s):.0f} MiB/s | {min(curl_mib_s):.0f} MiB/s | {max(curl_mib_s):.0f} MiB/s |",
         "",
+        f"- the store's CPU time per GiB imported (user + system), median: {statistics.median(cpu) * GIB / size:.1f} s",
         f"- import / curl throughput, medians: {statistics.median(mib_s) / statistics.median(curl_mib_s):.2f}",
         f"- store RSS before: {base / MIB:.0f} MiB; growth at the peak: **{growth:.1f} MiB** (target < 64 MiB): "
         f"**{'pass' if growth < 64 else 'FAIL'}**",
