@@ -7,10 +7,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from . import free_port
@@ -138,18 +141,31 @@ class _Handler(BaseHTTPRequestHandler):
 class _OriginServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int]) -> None:
+    def __init__(self, address: tuple[str, int], tls: ssl.SSLContext | None = None) -> None:
         super().__init__(address, _Handler)
         self.lock = threading.Lock()
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.server_names: list[str | None] = []  # the TLS server name (SNI) of each handshake
         self.closing = threading.Event()
         self.raw: dict[str, bytes] = {}
+        if tls is not None:
+            tls.sni_callback = self._named
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+
+    def _named(self, sock: ssl.SSLObject | ssl.SSLSocket, name: str | None, context: ssl.SSLContext) -> None:
+        with self.lock:
+            self.server_names.append(name)
 
 
 class Origin:
-    def __init__(self, server: _OriginServer) -> None:
+    def __init__(self, server: _OriginServer, scheme: str = "http") -> None:
         self.server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self.port = server.server_address[1]
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
+
+    def server_names(self) -> list[str | None]:
+        with self.server.lock:
+            return list(self.server.server_names)
 
     def requests(self) -> list[tuple[str, dict[str, str]]]:
         with self.server.lock:
@@ -160,13 +176,30 @@ class Origin:
         self.server.raw[name] = data
 
 
+def self_signed(folder: Path, name: str = "localhost") -> tuple[Path, Path]:
+    """A certificate for `name` (its own authority) and its key, made by openssl in `folder`."""
+    cert, key = folder / f"{name}.crt", folder / f"{name}.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}",
+         "-addext", "basicConstraints=critical,CA:TRUE"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
 @contextlib.contextmanager
-def run_origin() -> Iterator[Origin]:
-    server = _OriginServer(("127.0.0.1", free_port()))
+def run_origin(certificate: tuple[Path, Path] | None = None) -> Iterator[Origin]:
+    """The origin on 127.0.0.1, over https with `certificate` (cert, key) when given."""
+    tls = None
+    if certificate is not None:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*certificate)
+    server = _OriginServer(("127.0.0.1", free_port()), tls)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Origin(server)
+        yield Origin(server, "https" if tls else "http")
     finally:
         server.closing.set()
         server.shutdown()

@@ -49,6 +49,9 @@ class RemoteSettings:
     connect_timeout: float = 10.0  # seconds to connect to the remote server
     read_timeout: float = 30.0  # seconds the remote server may stay silent
     total_timeout: float = 3600.0  # seconds a whole fetch may take, redirects and body included
+    # The certificates https remotes are verified against instead of the usual public ones (an
+    # intranet's own authority); None: the public ones.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,13 +202,16 @@ def _remote_settings(remote: Mapping[str, Any]) -> RemoteSettings:
             raise ValueError(f"[remote] allow: {entry!r} is not an address or range such as \"127.0.0.1/32\"") from None
     seconds = {}
     for name, default in vars(RemoteSettings()).items():
-        if name == "allow":
+        if name in ("allow", "ca_file"):
             continue
         value = remote.get(name, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ValueError(f"[remote] {name} must be a positive number of seconds, not {value!r}")
         seconds[name] = float(value)
-    return RemoteSettings(allow=tuple(allow), **seconds)
+    ca_file = remote.get("ca_file")
+    if ca_file is not None and (not isinstance(ca_file, str) or not Path(ca_file).is_file()):
+        raise ValueError(f"[remote] ca_file must name a file of PEM certificates, not {ca_file!r}")
+    return RemoteSettings(allow=tuple(allow), **seconds, ca_file=ca_file)
 
 
 def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:

@@ -8,6 +8,7 @@ proving no connection was made."""
 from __future__ import annotations
 
 import hashlib
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from harness import free_port
-from harness.http_origin import Origin, body, body_sha256, recording, run_origin
+from harness.http_origin import Origin, body, body_sha256, recording, run_origin, self_signed
 from harness.images import png
 from harness.store_process import TEST_CONFIG, Store, run_store, secure_policy
 
@@ -44,9 +45,22 @@ def origin() -> Iterator[Origin]:
 
 
 @pytest.fixture(scope="module")
-def allowing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """A store whose operator allows 127.0.0.1 (and nothing else local) as a remote."""
-    with run_store(tmp_path_factory.mktemp("import-store"), REMOTE_CONFIG) as running:
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def tls_origin(certificate: tuple[Path, Path]) -> Iterator[Origin]:
+    with run_origin(certificate) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def allowing(tmp_path_factory: pytest.TempPathFactory, certificate: tuple[Path, Path]) -> Iterator[Store]:
+    """A store whose operator allows 127.0.0.1 (and nothing else local) as a remote, and trusts
+    the test certificate for https remotes."""
+    config = REMOTE_CONFIG + f'ca_file = "{certificate[0]}"\n'
+    with run_store(tmp_path_factory.mktemp("import-store"), config) as running:
         yield running
 
 
@@ -124,6 +138,22 @@ def test_the_host_header_names_the_host_of_the_url(client, origin):
     path, headers = origin.requests()[before]
     assert path == "/file/h.bin?size=3"
     assert headers["Host"] == f"127.0.0.1:{port}"
+
+
+def test_https_connects_to_the_checked_address_with_the_name_as_server_name(allowing, client, tls_origin):
+    if {info[4][0] for info in socket.getaddrinfo("localhost", 443, type=socket.SOCK_STREAM)} != {"127.0.0.1"}:
+        pytest.skip("this machine's localhost is not 127.0.0.1 alone, which the store's allow list names")
+    response = imported(client, f"https://localhost:{tls_origin.port}/file/tls.bin?size=70000&seed=5")
+    assert response.status_code == 200, response.text
+    assert response.json()["sha256"] == body_sha256(70000, 5)
+    assert tls_origin.server_names()[-1] == "localhost"
+    path, headers = tls_origin.requests()[-1]
+    assert path == "/file/tls.bin?size=70000&seed=5"
+    assert headers["Host"] == f"localhost:{tls_origin.port}"
+    # The certificate is checked against the URL's name: it names localhost, not 127.0.0.1.
+    by_address = imported(client, f"https://127.0.0.1:{tls_origin.port}/file/tls.bin?size=10")
+    assert by_address.status_code == 502, by_address.text
+    assert "certificate" in by_address.json()["message"].lower()
 
 
 @pytest.mark.parametrize("kind", ["chunked", "close"])

@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import email.message
 import posixpath
+import ssl
 import time
 from collections.abc import AsyncIterator, Sequence
 from urllib.parse import unquote, urljoin, urlsplit
@@ -82,7 +83,10 @@ class HttpRemote:
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
         url = path
         try:
-            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+            verify: ssl.SSLContext | bool = True
+            if settings.ca_file is not None:
+                verify = ssl.create_default_context(cafile=settings.ca_file)
+            async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False, verify=verify) as client:
                 for hop in range(MAX_REDIRECTS + 1):
                     scheme, host, port = checked_url(url)
                     async with asyncio.timeout_at(deadline):
