@@ -79,6 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
                 for piece in pieces(size, seed):
                     self.wfile.write(piece)
                 self.close_connection = True
+            elif kind == "short":  # a Content-Length of `size`, half the bytes, then the connection closed
+                self._head(200, size, query)
+                self.wfile.write(body(size // 2, seed))
+                self.close_connection = True
             elif kind == "slow":  # a first part, then silence for `pause` seconds, then the rest
                 self._head(200, size, query)
                 data = body(size, seed)

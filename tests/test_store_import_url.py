@@ -302,6 +302,14 @@ def test_a_remote_error_status_or_a_closed_port_is_a_502_naming_it(client, origi
     assert "could not be reached" in closed.json()["message"]
 
 
+def test_a_body_shorter_than_its_content_length_is_a_502_and_nothing_is_stored(allowing, client, origin):
+    before = set(allowing.stored_files())
+    response = imported(client, f"{origin.url}/short/cut.bin?size=400000")
+    assert_refused_and_not_stored(allowing, response, 502, "broke off")
+    assert set(allowing.stored_files()) == before
+    assert incoming(allowing) == []
+
+
 def test_bad_requests_name_what_is_wrong(client):
     assert client.post("/api/import", json={"key": "demo"}).status_code == 400
     assert "missing url" in client.post("/api/import", json={"key": "demo"}).json()["message"]
@@ -333,7 +341,7 @@ LOOPBACK_SPELLINGS = [
 ELSEWHERE = [
     "10.0.0.1", "172.16.0.1", "172.31.255.254", "192.168.1.1", "169.254.169.254", "100.64.0.1",
     "0.0.0.0", "0", "224.0.0.1", "240.0.0.1", "255.255.255.255", "[fc00::1]", "[fe80::1]", "[ff02::1]",
-    "[::ffff:10.0.0.1]", "[::ffff:169.254.169.254]", "[64:ff9b::a9fe:a9fe]", "0xa9.0xfe.0xa9.0xfe",
+    "[::ffff:10.0.0.1]", "[::ffff:169.254.169.254]", "[fe80::1%25eth0]", "[64:ff9b::a9fe:a9fe]", "0xa9.0xfe.0xa9.0xfe",
 ]
 
 
