@@ -1,7 +1,7 @@
 # `make demo` serves the demo page and a store on local disk, with a moto server standing in for S3
 # on MOTO_PORT; `make test` runs every test.
 # Both install what they need first: the Python venv, the browser runtime from the npm registry
-# (pinned by package-lock.json) and, for the tests, Debian's Chromium.
+# (pinned by package-lock.json) and, for the tests, Debian's Chromium, PostgreSQL and ffmpeg.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,12 +10,12 @@ PORT ?= 8000
 MOTO_PORT ?= 5000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test lint bench setup clean
+.PHONY: demo test lint bench setup clean postgresql
 
 demo: setup
 	MOTO_PORT=$(MOTO_PORT) $(PY) -m store.demo --port $(PORT)
 
-test: lint /usr/bin/chromium
+test: lint /usr/bin/chromium /usr/bin/ffprobe postgresql
 	$(PY) -m pytest
 
 # ruff and mypy over the whole project (settings in pyproject.toml); strict on the picker's pure core.
@@ -41,6 +41,16 @@ node_modules/.installed: package.json package-lock.json
 /usr/bin/chromium:
 	$(SUDO) apt-get update
 	$(SUDO) apt-get install -y chromium
+
+# The tests start PostgreSQL clusters of their own (harness/postgres.py) from Debian's binaries,
+# found under a versioned folder: installed when none is there.
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { $(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql; }
+
+# ffprobe reads the recordings the capture tests store (container and duration).
+/usr/bin/ffprobe:
+	$(SUDO) apt-get update
+	$(SUDO) apt-get install -y --no-install-recommends ffmpeg
 
 clean:
 	rm -rf $(VENV) node_modules data

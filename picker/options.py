@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .capture import unfit
 from .fperror import BAD_PARAMETERS, FPError
 from .imaging import ImageRules
 from .sources import AVAILABLE, why_missing
@@ -78,7 +79,6 @@ class NotYet:
     reason: str
 
 
-_NO_WEBCAM = NotYet("there is no WEBCAM, VIDEO or AUDIO source yet (the value is still checked)")
 _NO_EDITOR = NotYet("there is no image editor (CONVERT) yet")
 _NO_CUSTOM_SOURCE = NotYet("there is no CUSTOMSOURCE (S3) source yet")
 
@@ -102,8 +102,8 @@ OPTIONS: dict[str, Fills | NotYet] = {
     "hide": Fills(PickerOptions, "hide"),
     "policy": Fills(PickerOptions, "policy"),
     "signature": Fills(PickerOptions, "signature"),
-    "webcam": _NO_WEBCAM,
-    "webcamDim": _NO_WEBCAM,
+    "webcam": Fills(PickerOptions, "webcam"),
+    "webcamDim": Fills(PickerOptions, "webcam"),
     "customSourceContainer": _NO_CUSTOM_SOURCE,
     "customSourcePath": _NO_CUSTOM_SOURCE,
     "customCss": NotYet("the dialog cannot be restyled yet; its styles are isolated in its Shadow DOM"),
@@ -218,7 +218,9 @@ def _image_rules(raw: Mapping[str, Any]) -> ImageRules:
     )
 
 
-def _services(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], str, list[str]]:
+def _services(
+    raw: Mapping[str, Any], mimetypes: Sequence[str] = (), extensions: Sequence[str] = ()
+) -> tuple[tuple[str, ...], str, list[str]]:
     """The services the dialog shows, in the page's order, the one it opens to, and warnings. Pages
     written for the old library name services we lack (FACEBOOK, URL, ...): those are left out with
     a warning, so that the page still works; only a list naming none we have is an error."""
@@ -232,6 +234,14 @@ def _services(raw: Mapping[str, Any]) -> tuple[tuple[str, ...], str, list[str]]:
             f"none of the services in option 'services' is available: {reasons}; available: {', '.join(AVAILABLE)}",
         )
     warnings = [f"filepicker: services left out of the dialog: {reasons}"] if left_out else []
+    # A capture source whose every file the mimetype/extension restriction would refuse is not shown.
+    refused = {n: why for n in services if (why := unfit(n, mimetypes, extensions))}
+    services = tuple(n for n in services if n not in refused)
+    if named and refused:
+        why = "; ".join(f"{n}: {reason}" for n, reason in refused.items())
+        if not services:
+            raise FPError(BAD_PARAMETERS, f"none of the services in option 'services' can make a file the restriction accepts ({why})")
+        warnings.append(f"filepicker: services left out of the dialog, since nothing they make could be picked: {why}")
     open_to = raw.get("openTo")
     if isinstance(open_to, (list, tuple)):  # old pages passed it as a list
         open_to = open_to[0] if open_to else None
@@ -287,7 +297,7 @@ def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore", m
     if mimetypes and extensions:
         raise FPError(BAD_PARAMETERS, "give either mimetype(s) or extension(s), not both")
     multiple = {"pick": False, "pickMultiple": True}.get(method, _boolean(raw, "multiple", False))
-    services, open_to, warnings = _services(raw)
+    services, open_to, warnings = _services(raw, mimetypes, [e if e.startswith(".") else "." + e for e in extensions])
     return PickerOptions(
         container=container,
         mimetypes=tuple(m.lower() for m in mimetypes),

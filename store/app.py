@@ -18,6 +18,7 @@ from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
 from .guards import BodyRate, OutOfResources
 from .imports import import_url
+from .pg_index import PostgresIndex
 from .repair import repair, repair_held
 from .resumable import sweeping
 from .sqlite_index import SQLiteIndex
@@ -38,6 +39,8 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # What a stopped store process left half done is put right, and uploads that expired while no
     # store process ran go, before the first request comes; then expired uploads are swept in the
     # background, never in a request.
+    if isinstance(app.state.store.index, PostgresIndex):
+        await app.state.store.index.open()  # reached and migrated before any request
     held = await repair(app.state.store)
     async with sweeping(app.state.store):
         later = asyncio.create_task(repair_held(app.state.store, held))
@@ -49,8 +52,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 def create_app(config: Config | None = None) -> Starlette:
     config = config or config_module.load()
-    # The embedded index, which keeps the upload leases too.
-    index = SQLiteIndex(config.data_dir / "index.sqlite3")
+    # The embedded index by default, or the database the `index` setting names; either keeps the
+    # upload leases too.
+    index = SQLiteIndex(config.data_dir / "index.sqlite3") if config.index == "sqlite" else PostgresIndex(config.index)
     state = StoreState.open(config, index, locks=index)
     routes = [
         Route("/api/store", store_upload, methods=["POST"]),

@@ -14,6 +14,7 @@ from typing import Any
 from .errors import StoreError, bad_request, forbidden
 
 ENV_PREFIX = "PICKSTORE__"
+INDEX_ENV = "PICKSTORE_INDEX"  # the `index` setting, as PICKSTORE__store__index also sets it
 DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024**3  # bytes: the largest file a resumable upload may declare
 DEFAULT_UPLOAD_EXPIRY = 24 * 3600  # seconds an unfinished resumable upload is kept after its last chunk
 DEFAULT_EMPTY_UPLOAD_EXPIRY = 3600  # seconds a resumable upload that has no byte yet is kept
@@ -127,6 +128,9 @@ class Config:
     # set; a request to another Host is refused. Lower-case.
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     remote: RemoteSettings = field(default_factory=RemoteSettings)
+    # Where the index and the upload leases live: "sqlite" (index.sqlite3 in data_dir), or the
+    # postgresql:// URL of a database that several store processes share.
+    index: str = "sqlite"
 
     def app(self, api_key: str | None, origin: str | None = None) -> App:
         """The app of an API key, refused when the request comes from a page the app does not list."""
@@ -221,7 +225,21 @@ def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] 
     if path:
         with open(path, "rb") as f:
             raw = tomllib.load(f)
+    if INDEX_ENV in environ:  # the index's URL, which holds the database's password, kept out of the file
+        raw.setdefault("store", {})["index"] = environ[INDEX_ENV]
     return from_dict(apply_env_overrides(raw, environ))
+
+
+def _index(store: Mapping[str, Any]) -> str:
+    index = store.get("index", "sqlite")
+    if index == "sqlite":
+        return index
+    if not isinstance(index, str) or not index.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f'index must be "sqlite" or a postgresql:// URL, not {index!r}')
+    from .pg_index import check_url
+
+    check_url(index)
+    return index
 
 
 def from_dict(raw: Mapping[str, Any]) -> Config:
@@ -299,4 +317,5 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         limits=_connection_limits(store),
         allowed_hosts=tuple(host.lower() for host in allowed_hosts),
         remote=_remote_settings(raw.get("remote", {})),
+        index=_index(store),
     )

@@ -22,7 +22,12 @@ LOCALES = ROOT / "locales"
 EN = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
 
 # What a `{count}` in an f-string key stands for: the code picks ".one" or ".many".
-KEY_VARIANTS = {"count": ("one", "many")}
+KEY_VARIANTS = {
+    "count": ("one", "many"),
+    "device": ("camera", "microphone"),  # the capture sources' devices
+    "kind": ("video", "audio"),  # getUserMedia's kinds of device
+    "problem": ("refused", "none", "busy", "insecure", "unsupported", "other"),  # picker.capture.Problem
+}
 
 
 # --- Catalog.t ----------------------------------------------------------------------------------
@@ -167,6 +172,10 @@ def _scan() -> tuple[list[Usage], list[str]]:
                 keys = _expand_fstring(key, where)
             elif isinstance(key, ast.Attribute) and key.attr == "label":
                 keys = tuple(labels)
+            elif isinstance(key, ast.IfExp) and all(
+                isinstance(side, ast.Constant) and isinstance(side.value, str) for side in (key.body, key.orelse)
+            ):
+                keys = (key.body.value, key.orelse.value)  # type: ignore[attr-defined]
             else:
                 raise AssertionError(f"{where}: locale key {ast.unparse(key)} — teach this test what it can be")
             names = [kw.arg for kw in node.keywords]

@@ -75,4 +75,4 @@ def test_services_naming_none_we_have_are_a_400_naming_what_is_available():
     message = caught.value.message
     assert "'services'" in message
     assert "URL (not available yet)" in message and "DROPBOX (needs an OAuth app" in message and "NOPE (unknown name" in message
-    assert message.endswith("available: COMPUTER")
+    assert message.endswith(f"available: {', '.join(AVAILABLE)}")

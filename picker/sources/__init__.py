@@ -49,6 +49,9 @@ AVAILABLE: dict[str, Service] = {
     service.name: service
     for service in (
         Service("COMPUTER", "source.computer", "picker.sources.computer", "file"),
+        Service("WEBCAM", "source.webcam", "picker.sources.webcam", "file"),
+        Service("VIDEO", "source.video", "picker.sources.video", "file"),
+        Service("AUDIO", "source.audio", "picker.sources.audio", "file"),
     )
 }
 
@@ -59,7 +62,7 @@ UNKNOWN = "unknown name: a typo?"
 
 MISSING: dict[str, str] = {
     **dict.fromkeys(
-        ("URL", "WEBCAM", "VIDEO", "AUDIO", "FTP", "WEBDAV", "CUSTOMSOURCE", "CONVERT", "IMAGE_SEARCH"), NOT_YET
+        ("URL", "FTP", "WEBDAV", "CUSTOMSOURCE", "CONVERT", "IMAGE_SEARCH"), NOT_YET
     ),
     **dict.fromkeys(
         (

@@ -21,7 +21,7 @@ from .dom import Listeners, el, js_object
 CSS = (Path(__file__).resolve().parent.parent / "dialog.css").read_text()
 # Tabs other than the selected one have tabindex -1 (a roving tabindex): Tab skips them.
 FOCUSABLE = (
-    "button:not([disabled]):not([tabindex='-1']), [href], input:not([type=file]):not([disabled]),"
+    "button:not([disabled]):not([tabindex='-1']), [href], input:not([type=file]):not([disabled]), select:not([disabled]),"
     " [tabindex]:not([tabindex='-1'])"
 )
 PANEL_ID = "fp-panel"

@@ -209,8 +209,8 @@ class PickSession:
                 progress.mimetype = (await picked_file(file)).mimetype
             edited = await prepared(file, progress.mimetype, self.call.picker.images)
             if edited.skipped is not None:
-                reason = "image.too_large" if edited.skipped == "too large" else "image.unedited"
-                note = self.catalog.t(reason, filename=progress.filename)
+                note = self.catalog.t("image.too_large" if edited.skipped == "too large" else "image.unedited",
+                                      filename=progress.filename)
                 js.console.warn(f"filepicker: {note} ({edited.skipped})")
                 self.dialog.show_error(note)
             file, progress.mimetype = edited.file, str(edited.file.type) or progress.mimetype
