@@ -17,6 +17,7 @@ from .config import Config
 from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
 from .guards import BodyRate, OutOfResources
+from .imports import import_url
 from .pg_index import PostgresIndex
 from .repair import repair, repair_held
 from .resumable import sweeping
@@ -58,6 +59,8 @@ def create_app(config: Config | None = None) -> Starlette:
     routes = [
         Route("/api/store", store_upload, methods=["POST"]),
         Route("/api/store/{location}", store_upload, methods=["POST"]),
+        Route("/api/import", import_url, methods=["POST"]),
+        Route("/api/import/{location}", import_url, methods=["POST"]),
         Route("/api/file/{handle}", serve_file, methods=["GET", "HEAD"]),
         Route("/api/file/{handle}", remove_file, methods=["DELETE"]),
         Route("/api/file/{handle}", overwrite_file, methods=["POST"]),

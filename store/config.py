@@ -3,6 +3,7 @@ with environment overrides."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -37,6 +38,21 @@ class ConnectionLimits:
     max_header_size: int = 64 * 1024  # bytes of request line and headers; more is 431
     min_body_rate: float = 1024.0  # bytes/s a body must average over body_rate_window; 0: no minimum
     body_rate_window: float = 30.0  # seconds, the first of them a grace period
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """How the store fetches files from elsewhere ([remote] settings; store.remote applies them)."""
+
+    # Address ranges the operator lets the store fetch from although they are private or local
+    # ("127.0.0.1/32", "10.1.2.0/24"); none by default.
+    allow: tuple[str, ...] = ()
+    connect_timeout: float = 10.0  # seconds to connect to the remote server
+    read_timeout: float = 30.0  # seconds the remote server may stay silent
+    total_timeout: float = 3600.0  # seconds a whole fetch may take, redirects and body included
+    # The certificates https remotes are verified against instead of the usual public ones (an
+    # intranet's own authority); None: the public ones.
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +127,7 @@ class Config:
     # Host names (any port) that may appear in the URLs the store hands out when public_url is not
     # set; a request to another Host is refused. Lower-case.
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
     # Where the index and the upload leases live: "sqlite" (index.sqlite3 in data_dir), or the
     # postgresql:// URL of a database that several store processes share.
     index: str = "sqlite"
@@ -176,6 +193,29 @@ def _connection_limits(store: Mapping[str, Any]) -> ConnectionLimits:
             raise ValueError(f"{name} must be a positive {'whole ' if whole else ''}number, not {value!r}")
         values[name] = value if whole else float(value)
     return ConnectionLimits(**values)
+
+
+def _remote_settings(remote: Mapping[str, Any]) -> RemoteSettings:
+    allow = remote.get("allow", [])
+    if not isinstance(allow, list) or not all(isinstance(a, str) for a in allow):
+        raise ValueError(f"[remote] allow must be a list of address ranges such as [\"10.1.2.0/24\"], not {allow!r}")
+    for entry in allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"[remote] allow: {entry!r} is not an address or range such as \"127.0.0.1/32\"") from None
+    seconds = {}
+    for name, default in vars(RemoteSettings()).items():
+        if name in ("allow", "ca_file"):
+            continue
+        value = remote.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"[remote] {name} must be a positive number of seconds, not {value!r}")
+        seconds[name] = float(value)
+    ca_file = remote.get("ca_file")
+    if ca_file is not None and (not isinstance(ca_file, str) or not Path(ca_file).is_file()):
+        raise ValueError(f"[remote] ca_file must name a file of PEM certificates, not {ca_file!r}")
+    return RemoteSettings(allow=tuple(allow), **seconds, ca_file=ca_file)
 
 
 def load(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> Config:
@@ -276,5 +316,6 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         **seconds,
         limits=_connection_limits(store),
         allowed_hosts=tuple(host.lower() for host in allowed_hosts),
+        remote=_remote_settings(raw.get("remote", {})),
         index=_index(store),
     )

@@ -1,8 +1,10 @@
-"""POST /api/store[/{location}]: a whole file in the request body, stored and answered with its Blob."""
+"""POST /api/store[/{location}]: a whole file in the request body, stored and answered with its Blob;
+and the writing path it shares with files the store fetches from elsewhere (store.imports)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -12,9 +14,11 @@ from .backends import storage_options
 from .blob import blob, check_host
 from .claimed import ClaimedWrite
 from .content_type import check_sniffed, sniffing
-from .destination import at_taken_key, destination
+from .destination import Destination, at_taken_key, destination
 from .errors import bad_request
-from .state import store_state
+from .policy import Policy
+from .state import StoreState, store_state
+from .store_request import StoreRequest
 from .writing import write_file
 
 
@@ -27,9 +31,18 @@ async def store_upload(request: Request) -> JSONResponse:
     declared = request.headers.get("content-length")
     now = time.time()
     # The size rules are checked against Content-Length now, and against the bytes as they arrive.
-    target, policy = destination(
-        state.config, options, size=int(declared) if declared and declared.isdigit() else None, now=now
-    )
+    size = int(declared) if declared and declared.isdigit() else None
+    target, policy = destination(state.config, options, size=size, now=now)
+    return await store_stream(state, request, options, target, policy, request.stream(), declared=size, now=now)
+
+
+async def store_stream(
+    state: StoreState, request: Request, options: StoreRequest, target: Destination, policy: Policy | None,
+    chunks: AsyncIterable[bytes], *, declared: int | None, now: float,
+) -> JSONResponse:
+    """`chunks` written at the destination as one whole file (the app's and policy's size and type
+    rules checked as they come, the first bytes sniffed), claimed, recorded, and answered with the
+    Blob. `declared`: the size the sender announced, which the bytes must match."""
     app = state.config.apps[target.app_key]
     # A key another file holds is refused, or overwritten as that file when the sender may write it;
     # a free one is claimed before the first byte is read, so that a second store there is refused.
@@ -45,12 +58,12 @@ async def store_upload(request: Request) -> JSONResponse:
         if policy is not None:
             policy.check_size(size)
         check_sniffed(app, bytes(head), size, target.mimetype)
-        if declared is not None and int(declared) != size:
+        if declared is not None and declared != size:
             raise bad_request(f"received {size} bytes but Content-Length said {declared}")
 
     async with ClaimedWrite(state.index, target.whole_write()) as claimed:
         writer = state.backends[target.location].writer(target.container, target.key, **storage_options(target))
-        written = await write_file(writer, sniffing(request.stream(), head, app, target.mimetype), growing=growing,
+        written = await write_file(writer, sniffing(chunks, head, app, target.mimetype), growing=growing,
                                    whole=whole, committing=claimed.committing)
         record = target.record(written.size, written.sha256)
         await claimed.record(record)
