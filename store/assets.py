@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import mimetypes
 import tomllib
 import zipfile
@@ -34,6 +35,11 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # The loader asks for PyScript at this path; the store hands it the current version's URL.
 CORE_PATH = "vendor/pyscript/core.js"
+# ...and finds the frame's stylesheet and words here (loader_script).
+FRAME_PLACEHOLDER = "var frameText = null;"
+FRAME_KEYS = {"title_one": "dialog.title.one", "title_many": "dialog.title.many", "close": "dialog.close",
+              "loading": "dialog.loading"}
+FRAME_CSS = "\n.loading { margin: auto; padding: 16px; color: #4a5366; }\n"
 TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
          ".json": "application/json", ".toml": "application/toml", ".zip": "application/zip",
          ".css": "text/css", ".map": "application/json", ".html": "text/html"}
@@ -165,11 +171,25 @@ def picker_archive() -> bytes:
     return buffer.getvalue()
 
 
+def frame_text() -> dict[str, object]:
+    """What the loader needs to draw the dialog's frame before the picker is ready: the dialog's
+    stylesheet and, per language of locales/, the frame's words."""
+    strings = {}
+    for path in sorted((ROOT / "locales").glob("*.json")):
+        messages = json.loads(path.read_text(encoding="utf-8"))
+        words = {name: messages[key] for name, key in FRAME_KEYS.items()}
+        strings[path.stem] = {"lang": path.stem.replace("_", "-"), **words}
+    css = (ROOT / "picker" / "dialog.css").read_text() + FRAME_CSS
+    return {"css": css, "strings": strings}
+
+
 def loader_script() -> bytes:
-    """static/filepicker.js, asking for the current version's PyScript."""
+    """static/filepicker.js, asking for the current version's PyScript, with the frame's words."""
     text = (ROOT / "static" / "filepicker.js").read_text()
     versioned = CORE_PATH.replace("pyscript/", f"pyscript/{runtime_version('pyscript')}/", 1)
-    return text.replace(f'"{CORE_PATH}"', f'"{versioned}"').encode()
+    text = text.replace(f'"{CORE_PATH}"', f'"{versioned}"')
+    filled = json.dumps(frame_text(), ensure_ascii=True).replace("</", "<\\/")
+    return text.replace(FRAME_PLACEHOLDER, f"var frameText = {filled};", 1).encode()
 
 
 def own_file(name: str, make: Callable[[], bytes]) -> Callable[[Request], Awaitable[Response]]:
