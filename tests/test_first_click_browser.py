@@ -76,11 +76,32 @@ FRAME_STATE = """() => {
 }"""
 
 
-def first_click(page: Page, host: HostPages, method: str, *options: Any) -> None:
+class Held:
+    """The network slowed to a trickle from now until `release()`, as for a visitor whose runtime
+    is still downloading when the click comes: the picker is certainly not ready, and the boot's
+    long tasks (Pyodide's start takes the main thread for seconds on a busy machine) cannot be
+    what delays the click."""
+
+    def __init__(self, page: Page) -> None:
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Network.enable")
+        self.throttle(20_000)
+
+    def throttle(self, bytes_per_second: float) -> None:
+        self.cdp.send("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": bytes_per_second, "uploadThroughput": -1})
+
+    def release(self) -> None:
+        self.throttle(-1)
+
+
+def first_click(page: Page, host: HostPages, method: str, *options: Any) -> Held:
     """The host page loaded afresh, the picker's key set (which starts the boot) and, at once,
-    the user's click on the page's button that asks for a pick."""
+    the user's click on the page's button that asks for a pick; the runtime is held back until
+    the test releases it."""
     page.goto(f"{host.url}/host.html")
     page.evaluate(WATCH)
+    held = Held(page)
     box = page.locator("#open").bounding_box()
     assert box is not None
     page.evaluate("pick => { filepicker.setKey('demo'); window.nextPick = pick; }", [method, *options])
@@ -88,6 +109,7 @@ def first_click(page: Page, host: HostPages, method: str, *options: Any) -> None
     # event, without the checks page.click makes first.
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.wait_for_function("window.seen.visibleAt !== undefined", timeout=10_000)
+    return held
 
 
 def frame_state(page: Page) -> Any:
@@ -105,7 +127,7 @@ def seen(page: Page) -> Any:
 ])
 def test_frame_within_100_ms_then_the_dialog_takes_it_over(page: Page, host: HostPages, method: str,
                                                            options: list[Any], title: str) -> None:
-    first_click(page, host, method, *options)
+    held = first_click(page, host, method, *options)
     shown = seen(page)
     assert shown["readyAtClick"] is False, "the picker was ready before the click: nothing to test"
     assert shown["visibleAt"] - shown["clickAt"] <= 100, shown
@@ -115,6 +137,7 @@ def test_frame_within_100_ms_then_the_dialog_takes_it_over(page: Page, host: Hos
     page.keyboard.press("Tab")  # focus stays inside
     assert frame_state(page)["focused"] == WORDS["dialog.close"]
 
+    held.release()
     page.wait_for_function("window.pickerReady === true", timeout=60_000)
     page.locator(f"{DIALOG} .choose").first.wait_for()
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
@@ -142,7 +165,7 @@ def test_frame_within_100_ms_then_the_dialog_takes_it_over(page: Page, host: Hos
 
 @pytest.mark.parametrize("how", ["close button", "Escape"])
 def test_closing_the_frame_gives_101_and_no_dialog_follows(page: Page, host: HostPages, how: str) -> None:
-    first_click(page, host, "pickAndStore", {}, {})
+    held = first_click(page, host, "pickAndStore", {}, {})
     assert frame_state(page)["ready"] is False
     if how == "Escape":
         page.keyboard.press("Escape")
@@ -154,6 +177,7 @@ def test_closing_the_frame_gives_101_and_no_dialog_follows(page: Page, host: Hos
     assert page.evaluate("document.activeElement.id") == "open"
 
     # Once ready, the closed pick opens nothing and reports nothing more; a new pick opens one dialog.
+    held.release()
     page.wait_for_function("window.pickerReady === true", timeout=60_000)
     assert page.locator(DIALOG).count() == 0
     page.click("#open")
@@ -166,8 +190,9 @@ def test_closing_the_frame_gives_101_and_no_dialog_follows(page: Page, host: Hos
 
 
 def test_frame_of_a_refused_call_goes_away_with_its_error(page: Page, host: HostPages) -> None:
-    first_click(page, host, "pickAndStore", {"mimetype": "image/*", "extension": ".png"}, {})
+    held = first_click(page, host, "pickAndStore", {"mimetype": "image/*", "extension": ".png"}, {})
     assert frame_state(page)["loading"] == WORDS["dialog.loading"]
+    held.release()
     page.wait_for_function("window.calls.length > 0", timeout=60_000)
     calls = page.evaluate("window.calls")
     assert [(c["kind"], c["value"]["code"]) for c in calls] == [("error", 400)]
@@ -180,8 +205,10 @@ def test_no_frame_for_a_window_container(page: Page, host: HostPages) -> None:
     first_click_without_frame = """pick => { filepicker.setKey('demo'); window.nextPick = pick; }"""
     page.goto(f"{host.url}/host.html")
     page.evaluate(WATCH)
+    held = Held(page)
     page.evaluate(first_click_without_frame, ["pickAndStore", {"container": "window"}, {}])
     page.click("#open")
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
     assert page.evaluate("seen.readyAtClick") is False
     assert page.locator(DIALOG).count() == 0
+    held.release()
