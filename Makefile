@@ -25,6 +25,7 @@ lint: setup
 
 bench: setup /usr/bin/chromium
 	$(PY) -m bench.boot
+	$(PY) -m bench.first_visit
 	$(PY) -m bench.uploads
 
 setup: $(VENV)/.installed node_modules/.installed build/compressed/.made
