@@ -209,8 +209,9 @@ def report(results: dict[str, list[Any]], chromium: str, loads: tuple[float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.first_visit", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help=f"N = {QUICK_N}; prints, writes nothing")
+    parser.add_argument("--runs", type=int, default=N, help=f"runs of each (default {N})")
     args = parser.parse_args()
-    runs = QUICK_N if args.quick else N
+    runs = QUICK_N if args.quick else args.runs
     make_copies()
     start_load = os.getloadavg()[0]
     results: dict[str, list[Any]] = {k: [] for k in ("bytes_floor", "bytes_picker", "net_floor", "net_picker",
