@@ -25,9 +25,10 @@ lint: setup
 
 bench: setup /usr/bin/chromium
 	$(PY) -m bench.boot
+	$(PY) -m bench.first_visit
 	$(PY) -m bench.uploads
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed build/compressed/.made
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
+	touch $@
+
+# Compressed copies of the runtime, served by Accept-Encoding (store/precompress.py; not committed).
+build/compressed/.made: node_modules/.installed $(VENV)/.installed store/precompress.py
+	$(PY) -m store.precompress
 	touch $@
 
 /usr/bin/chromium:
@@ -53,4 +59,4 @@ postgresql:
 	$(SUDO) apt-get install -y --no-install-recommends ffmpeg
 
 clean:
-	rm -rf $(VENV) node_modules data
+	rm -rf $(VENV) node_modules data build

@@ -12,8 +12,18 @@ from picker.web.session import handle
 RUNNING: set[asyncio.Task[None]] = set()
 
 
+async def run(request: Any) -> None:
+    # A pick whose loading frame the user closed before this task started has had its 101.
+    if getattr(request, "cancelled", False):
+        return
+    try:
+        await handle(request)
+    finally:
+        js.window.filepicker._dropFrame(request)  # the frame of a call refused before any dialog
+
+
 def on_request(request: Any) -> None:
-    task = asyncio.ensure_future(handle(request))
+    task = asyncio.ensure_future(run(request))
     RUNNING.add(task)
     task.add_done_callback(RUNNING.discard)
 

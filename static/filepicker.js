@@ -15,6 +15,12 @@
     return "FPError " + this.code;
   };
 
+  // The dialog's stylesheet and the frame's words in every language, filled in by the store that
+  // serves this file (store/assets.py): {css: "...", strings: {en: {title_one, title_many, close,
+  // loading}, ...}}. Left null, a pick asked before the picker is ready shows nothing until it is.
+  var frameText = null;
+  var CLOSED = "The user closed the dialog without picking a file";
+
   var apiKey = null;
   var uploadOptions = {};
   var runtime = null;
@@ -65,6 +71,85 @@
     return copy;
   }
 
+  // The dialog's frame, drawn at once when a pick is asked before the Python side is ready: the
+  // same Shadow DOM host, overlay and header as the dialog's, a loading state, and the close
+  // button and Esc working. The Python dialog takes it over (filepicker._takeFrame) when ready.
+  var frame = null;
+
+  function frameLanguage(requested) {
+    var available = frameText.strings;
+    var candidates = (requested ? [requested] : []).concat(Array.prototype.slice.call(navigator.languages || []));
+    for (var i = 0; i < candidates.length; i++) {
+      var tag = String(candidates[i]).replace(/-/g, "_").toLowerCase();
+      if (available[tag]) return tag;
+      if (available[tag.split("_")[0]]) return tag.split("_")[0];
+    }
+    return "en";
+  }
+
+  function element(name, attributes, text) {
+    var node = document.createElement(name);
+    Object.keys(attributes || {}).forEach(function (key) { node.setAttribute(key, attributes[key]); });
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function removeFrame() {
+    var drawn = frame;
+    frame = null;
+    drawn.host.remove();
+    var target = drawn.returnsFocusTo;
+    if (target && target.isConnected && target.focus) target.focus();
+  }
+
+  function drawFrame(method, args, request) {
+    var options = args[0] && typeof args[0] === "object" ? args[0] : {};
+    var container = options.container;
+    var phone = window.matchMedia && matchMedia("(pointer: coarse)").matches && screen.width < 768;
+    if (!frameText || (container !== undefined && container !== "modal") || phone) return;
+    if (frame) removeFrame(); // a newer pick replaces it, as it replaces an open dialog
+    var words = frameText.strings[frameLanguage(options.language)];
+    var many = method === "pickMultiple" || (method === "pickAndStore" && !!options.multiple);
+    var host = element("div", { "data-pickstore": "dialog" });
+    var root = host.attachShadow({ mode: "open" });
+    var close = element("button", { "class": "close", type: "button", "aria-label": words.close }, "\u00d7");
+    var dialog = element("div", { "class": "dialog", role: "dialog", "aria-modal": "true",
+                                  "aria-labelledby": "fp-title", "aria-busy": "true", lang: words.lang });
+    var header = element("header");
+    header.append(element("h2", { id: "fp-title" }, many ? words.title_many : words.title_one), close);
+    var body = element("div", { "class": "body" });
+    body.append(element("p", { "class": "loading", role: "status" }, words.loading));
+    dialog.append(header, body);
+    var overlay = element("div", { "class": "overlay" });
+    overlay.append(dialog);
+    root.append(element("style", null, frameText.css), overlay);
+    var drawn = { host: host, returnsFocusTo: document.activeElement, request: request };
+    function closed() {
+      if (frame !== drawn) return;
+      removeFrame();
+      var index = queue.indexOf(request);
+      if (index >= 0) queue.splice(index, 1);
+      request.cancelled = true; // in case the Python side has it already: it opens no dialog then
+      var onError = args.filter(function (a) { return typeof a === "function"; })[1];
+      if (onError) onError(new FPError(101, CLOSED));
+    }
+    close.addEventListener("click", closed);
+    overlay.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closed();
+      } else if (event.key === "Tab") { // the close button is all there is to focus yet
+        event.preventDefault();
+        close.focus();
+      }
+    });
+    overlay.addEventListener("dragover", function (event) { event.preventDefault(); });
+    overlay.addEventListener("drop", function (event) { event.preventDefault(); });
+    frame = drawn;
+    document.body.append(host);
+    close.focus();
+  }
+
   function call(method, args) {
     args = Array.prototype.slice.call(args).map(withoutNulls);
     if (!apiKey) {
@@ -78,7 +163,10 @@
     boot();
     var request = { method: method, key: apiKey, args: args, upload: uploadOptions };
     if (runtime) runtime(request);
-    else queue.push(request);
+    else {
+      queue.push(request);
+      drawFrame(method, args, request);
+    }
   }
 
   // The reads under way, held here: a stream whose only references are its own pending read and
@@ -191,6 +279,20 @@
     pickAndStore: function () { call("pickAndStore", arguments); },
     pick: function () { call("pick", arguments); },
     pickMultiple: function () { call("pickMultiple", arguments); },
+    // The frame drawn before the Python side was ready, handed to the dialog that replaces its
+    // content: {host, returnsFocusTo}, or null when there is none. Its own close button and Esc
+    // stop working (the dialog's content replaces them).
+    _takeFrame: function () {
+      var drawn = frame;
+      frame = null;
+      if (!drawn) return null;
+      return { host: drawn.host, returnsFocusTo: drawn.returnsFocusTo };
+    },
+    // Called when the Python side is done with a request: a frame no dialog took (the call was
+    // refused before a dialog opened) goes away.
+    _dropFrame: function (request) {
+      if (frame && frame.request === request) removeFrame();
+    },
     // Called by the Python side once it can take requests.
     _ready: function (handler) {
       restoreSuspending();

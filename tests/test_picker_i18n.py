@@ -15,6 +15,7 @@ import pytest
 
 from picker.i18n import Catalog, available_languages, choose_language, load_catalog, plural_category
 from picker.sources import AVAILABLE
+from store.assets import FRAME_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
 PICKER = ROOT / "picker"
@@ -185,7 +186,8 @@ def _scan() -> tuple[list[Usage], list[str]]:
 
 
 USAGES, LABELS = _scan()
-USED_KEYS = {key for usage in USAGES for key in usage.keys} | set(LABELS)
+# ...and the words of the frame the loader draws before the picker is ready (store/assets.py).
+USED_KEYS = {key for usage in USAGES for key in usage.keys} | set(LABELS) | set(FRAME_KEYS.values())
 
 
 def _placeholders(message: str) -> set[str]:

@@ -41,6 +41,7 @@ class Dialog:
         """`services`: the sources listed, in order; `open_to`: the name of the one selected first;
         `load`: the source of a service, asked for when the user first selects it."""
         self.t = catalog.t
+        self.language = catalog.language.replace("_", "-")
         count = "many" if multiple else "one"
         self.title_text = catalog.t(f"dialog.title.{count}")
         self.placement = placement(container, self.title_text)
@@ -57,8 +58,18 @@ class Dialog:
 
     def open(self, picked: Picked) -> None:
         self.returns_focus_to = js.document.activeElement
-        self.host = el("div", {"data-pickstore": "dialog"})
-        root = self.host.attachShadow(js_object({"mode": "open"}))
+        # The loader's frame, drawn when the pick was asked before the picker was ready: a modal
+        # takes it over (same host, its content replaced at once), so no second dialog appears.
+        frame = js.filepicker._takeFrame() if hasattr(js.filepicker, "_takeFrame") else None
+        if frame and not self.placement.fills:
+            self.host, root = frame.host, frame.host.shadowRoot
+            self.returns_focus_to = frame.returnsFocusTo
+        else:
+            if frame:
+                frame.host.remove()
+            frame = None
+            self.host = el("div", {"data-pickstore": "dialog"})
+            root = self.host.attachShadow(js_object({"mode": "open"}))
         self.root = root
         self.title = el("h2", {"id": "fp-title"}, self.title_text)
         close = el("button", {"class": "close", "type": "button", "aria-label": self.t("dialog.close")}, "×")
@@ -79,14 +90,14 @@ class Dialog:
         self.status = el("div", {"class": "visually-hidden", "aria-live": "polite"})
         self.dialog = el(
             "div",
-            {"class": "dialog", "role": "dialog", "aria-modal": "true", "aria-labelledby": "fp-title"},
+            {"class": "dialog", "role": "dialog", "aria-modal": "true", "aria-labelledby": "fp-title", "lang": self.language},
             el("header", None, self.title, close),
             el("div", {"class": "body"}, tablist, self.main),
             self.alert,
             self.status,
         )
         overlay = el("div", {"class": "overlay fill" if self.placement.fills else "overlay"}, self.dialog)
-        root.append(el("style", None, CSS), overlay)
+        root.replaceChildren(el("style", None, CSS), overlay)
         self.picked = picked
         for index, tab in enumerate(self.tabs):
             self.listeners.on(tab, "click", self._selects(index))
@@ -98,7 +109,8 @@ class Dialog:
         # A file dropped outside the drop area must not make the browser navigate away from the page.
         for event in ("dragover", "drop"):
             self.listeners.on(overlay, event, lambda e: e.preventDefault())
-        self.placement.mount(self.host, self.on_close)
+        if frame is None:
+            self.placement.mount(self.host, self.on_close)
         (root.querySelector("[data-autofocus]") or self.focusables()[0]).focus()
 
     def select(self, index: int) -> None:
