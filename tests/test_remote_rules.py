@@ -4,11 +4,11 @@ through; and the URLs store.remote.http refuses before resolving anything."""
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 
 import pytest
 
+from harness.inthread import run_async
 from store.errors import StoreError
 from store.remote import allowed_networks, literal_address, refusal, resolve
 from store.remote.http import checked_url, name_from_disposition, name_from_url
@@ -73,20 +73,20 @@ def test_the_operators_ranges_let_their_addresses_through_and_no_others() -> Non
 def test_resolving_a_refused_literal_raises_403_without_looking_anything_up() -> None:
     for host in ("2130706433", "0x7f.1", "169.254.169.254", "[::1]"):
         with pytest.raises(StoreError) as refused:
-            asyncio.run(resolve(host, 80, ()))
+            run_async(resolve, host, 80, ())
         assert refused.value.code == 403
         assert "[remote] allow" in refused.value.message
 
 
 def test_a_name_that_resolves_to_loopback_is_refused() -> None:
     with pytest.raises(StoreError) as refused:
-        asyncio.run(resolve("localhost", 80, ()))
+        run_async(resolve, "localhost", 80, ())
     assert refused.value.code == 403
     assert "localhost" in refused.value.message
 
 
 def test_an_allowed_address_resolves_to_itself() -> None:
-    assert asyncio.run(resolve("0x7f.1", 80, allowed_networks(["127.0.0.0/8"]))) == ipaddress.ip_address("127.0.0.1")
+    assert run_async(resolve, "0x7f.1", 80, allowed_networks(["127.0.0.0/8"])) == ipaddress.ip_address("127.0.0.1")
 
 
 @pytest.mark.parametrize("url", [
