@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import runpy
 import struct
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -87,12 +88,21 @@ def crash_dumps(folder: Path) -> list[Path]:
     return sorted((folder / "dumps").glob("*/*.dmp"), key=lambda dump: dump.stat().st_mtime)
 
 
+def written_dumps(folder: Path, seconds: float = 10.0) -> list[Path]:
+    """crash_dumps once crashpad has finished writing them: it writes a report in `dumps/new/` and
+    moves it to `dumps/pending/` when whole, which may be after the browser has seen the renderer die."""
+    deadline = time.monotonic() + seconds
+    while any((folder / "dumps" / "new").glob("*.dmp")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return crash_dumps(folder)
+
+
 def crash_report(url: str, evidence: Path | None) -> str:
     """The message a test fails with when the renderer of the page at `url` crashed."""
     said = f"the renderer of the page at {url} crashed (Playwright: 'Target crashed')"
     if evidence is None:
         return f"{said}; the browser was started without an evidence folder, so no dump or log was kept"
-    dumps = crash_dumps(evidence)
+    dumps = written_dumps(evidence)
     latest = f"newest minidump {dumps[-1]}: {minidump_summary(dumps[-1])}" if dumps else "no minidump written"
     return f"{said}; {latest}; {len(dumps)} dump(s) in {evidence / 'dumps'}; Chromium's log: {evidence / 'chromium.log'}"
 
