@@ -18,12 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.inthread import run_async
 from harness.moto import Moto
 from harness.store_process import PUBLIC_LOCAL, TEST_CONFIG, Store, run_store, secure_policy
 from store.policy import make_policy, signed
-from store.records import FileRecord, UploadRecord
-from store.sqlite_index import SQLiteIndex
 
 TUS = {"Tus-Resumable": "1.0.0"}
 OFFSET_STREAM = "application/offset+octet-stream"
@@ -346,41 +343,3 @@ def test_a_write_policy_for_another_file_does_not_overwrite_this_one(store, clie
     allowed = demo_policy(["store", "write"], other["handle"])
     refused_as_taken(post(client, b"second", path=key, **allowed), key)
     assert client.get(f"/api/file/{first['handle']}").content == b"first"
-
-
-# --- the index's claims (CPython) --------------------------------------------------------------------
-
-
-def upload_record(upload_id: str, key: str, expires: float) -> UploadRecord:
-    return UploadRecord(
-        id=upload_id, app_key="demo", location="local", length=1, offset=0, metadata="", concat="",
-        container="files", key=key, handle="H" + upload_id, filename="f", mimetype="text/plain",
-        writeable=False, completed=False, created=0.0, expires=expires,
-    )
-
-
-def test_a_claim_has_one_owner_until_it_lapses_or_is_released(tmp_path: Path):
-    async def run() -> None:
-        index = SQLiteIndex(tmp_path / "index.sqlite3")
-        place = ("local", "files", "k")
-        try:
-            assert await index.claim_key(*place, owner="a", handle="a", until=100.0, now=0.0)
-            assert await index.claim_key(*place, owner="a", handle="a", until=100.0, now=1.0)  # again: still a's
-            assert not await index.claim_key(*place, owner="b", handle="b", until=100.0, now=50.0)
-            assert await index.claim_key(*place, owner="b", handle="b", until=300.0, now=100.0)  # a's lapsed
-            await index.release_key(*place, "a")  # not a's any more: b keeps it
-            assert not await index.claim_key(*place, owner="c", handle="c", until=400.0, now=200.0)
-            await index.release_key(*place, "b")
-            # An upload's claim lasts while the upload has not expired, past the claim's own time.
-            await index.add_upload(upload_record("u1", "k", expires=1000.0))
-            assert await index.claim_key(*place, owner="u1", handle="Hu1", until=10.0, now=300.0)
-            assert not await index.claim_key(*place, owner="c", handle="c", until=999.0, now=900.0)
-            assert await index.claim_key(*place, owner="c", handle="c", until=2000.0, now=1000.0)
-            # A recorded file ends the claims on its key, and holds it against every other handle.
-            assert await index.add_file(FileRecord("c", "f", "text/plain", 1, *place, "x" * 64, "demo", 0.0))
-            assert not await index.claim_key(*place, owner="d", handle="d", until=9e9, now=0.0)
-            assert await index.claim_key(*place, owner="e", handle="c", until=9e9, now=0.0)  # an overwrite of it
-        finally:
-            await index.close()
-
-    run_async(run)
