@@ -1,6 +1,6 @@
 """The host pages on a loopback origin of their own, as a customer's site embeds the picker (or
-another tus client): harness/pages/*.html by name, with {{STORE}} replaced by the store's URL, and
-tus-js-client's dist/ files at /vendor/tus-js-client/."""
+another tus client): harness/pages/*.html by name, with {{STORE}} replaced by the store's URL,
+tus-js-client's dist/ files at /vendor/tus-js-client/, and the files a test puts in `files`."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class HostPages(http.server.ThreadingHTTPServer):
 
     def __init__(self, store_url: str) -> None:
         self.store_url = store_url
+        self.files: dict[str, tuple[bytes, str]] = {}  # more files a test puts on the site: name -> (body, type)
         super().__init__(("127.0.0.1", free_port()), _HostPageHandler)
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
@@ -32,7 +33,9 @@ class _HostPageHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         name = self.path.split("?")[0].lstrip("/") or "index.html"
-        if name.startswith(TUS_JS_PATH):  # another tus client, as the page of a site using it would load it
+        if name in self.server.files:
+            body, content_type = self.server.files[name]
+        elif name.startswith(TUS_JS_PATH):  # another tus client, as the page of a site using it would load it
             script = TUS_JS_DIST / name[len(TUS_JS_PATH):]
             if script.parent != TUS_JS_DIST or not script.is_file():
                 self.send_error(404)

@@ -51,6 +51,8 @@ class PickerOptions:
     policy: str | None = None
     signature: str | None = None
     images: ImageRules = field(default_factory=ImageRules)  # imageDim, imageMax, imageMin, imageQuality
+    custom_text: str | None = None  # URL of a JSON file of the dialog's texts (picker/customizing.py)
+    custom_css: str | None = None  # URL of a stylesheet for the dialog's Shadow DOM
     warnings: tuple[str, ...] = ()  # for the page's author, in the console
 
 
@@ -106,8 +108,8 @@ OPTIONS: dict[str, Fills | NotYet] = {
     "webcamDim": Fills(PickerOptions, "webcam"),
     "customSourceContainer": _NO_CUSTOM_SOURCE,
     "customSourcePath": _NO_CUSTOM_SOURCE,
-    "customCss": NotYet("the dialog cannot be restyled yet; its styles are isolated in its Shadow DOM"),
-    "customText": NotYet("the dialog's text comes from the picker's own language files (locales/)"),
+    "customCss": Fills(PickerOptions, "custom_css"),
+    "customText": Fills(PickerOptions, "custom_text"),
     "imageQuality": Fills(PickerOptions, "images"),
     "imageDim": Fills(PickerOptions, "images"),
     "imageMax": Fills(PickerOptions, "images"),
@@ -316,6 +318,8 @@ def parse_picker_options(raw: Mapping[str, Any], method: str = "pickAndStore", m
         policy=_string(raw, "policy"),
         signature=_string(raw, "signature"),
         images=_image_rules(raw),
+        custom_text=_string(raw, "customText") or None,
+        custom_css=_string(raw, "customCss") or None,
         warnings=tuple(warnings),
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from .i18n import human_size
 from .options import PickerOptions
 
 
@@ -32,24 +33,6 @@ def mimetype_matches(pattern: str, mimetype: str) -> bool:
     return pattern == mimetype
 
 
-UNITS = 1024
-
-
-def human_size(size: int, units: list[str]) -> str:
-    """1536 -> "1.5 KB" with units ["B", "KB", "MB", "GB", "TB"] (powers of 1024, as file
-    managers show sizes)."""
-    value = float(size)
-    unit = units[-1]
-    for smaller in units[:-1]:
-        if value < UNITS:
-            unit = smaller
-            break
-        value /= UNITS
-    if unit == units[0] or value >= 10 or value.is_integer():
-        return f"{value:.0f} {unit}"
-    return f"{value:.1f} {unit}"
-
-
 def is_accepted(options: PickerOptions, file: PickedFile) -> bool:
     if options.mimetypes:
         return any(mimetype_matches(p, file.mimetype) for p in options.mimetypes)
@@ -58,9 +41,11 @@ def is_accepted(options: PickerOptions, file: PickedFile) -> bool:
     return True
 
 
-def rejection(options: PickerOptions, files: Sequence[PickedFile], t: Callable[..., str]) -> str | None:
-    """What is wrong with a selection, in the user's language (`t` looks messages up); None when
-    it can be uploaded. The first rule broken is the one told: the count before the files."""
+def rejection(options: PickerOptions, files: Sequence[PickedFile], t: Callable[..., str],
+              size: Callable[[int], str] | None = None) -> str | None:
+    """What is wrong with a selection, in the user's language (`t` looks messages up, `size` writes
+    a number of bytes); None when it can be uploaded. The first rule broken is the one told: the
+    count before the files."""
     if not options.multiple and len(files) > 1:
         return t("error.only_one", count=len(files))
     if options.max_files is not None and len(files) > options.max_files:
@@ -71,7 +56,7 @@ def rejection(options: PickerOptions, files: Sequence[PickedFile], t: Callable[.
     if options.max_size is not None:
         too_big = [f.name for f in files if f.size > options.max_size]
         if too_big:
-            limit = human_size(options.max_size, t("size.units").split())
+            limit = (size or (lambda n: human_size(n, t("size.units").split())))(options.max_size)
             return t("error.max_size", count=len(too_big), names=", ".join(too_big), limit=limit)
     return None
 

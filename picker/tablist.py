@@ -7,11 +7,14 @@ BACK = ("ArrowUp", "ArrowLeft")
 FORWARD = ("ArrowDown", "ArrowRight")
 
 
-def tab_for_key(key: str, current: int, count: int) -> int | None:
+def tab_for_key(key: str, current: int, count: int, right_to_left: bool = False) -> int | None:
     """The index of the tab `key` (a KeyboardEvent.key) moves to from tab `current` of `count`,
-    wrapping around at either end; None when the key does not move between tabs."""
+    wrapping around at either end; None when the key does not move between tabs. Right to left,
+    the list runs leftwards when it lies across (a narrow dialog): Left goes forward."""
     if count <= 0:
         return None
+    if right_to_left and key in ("ArrowLeft", "ArrowRight"):
+        key = "ArrowRight" if key == "ArrowLeft" else "ArrowLeft"
     if key in BACK:
         return (current - 1) % count
     if key in FORWARD:

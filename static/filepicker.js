@@ -16,8 +16,8 @@
   };
 
   // The dialog's stylesheet and the frame's words in every language, filled in by the store that
-  // serves this file (store/assets.py): {css: "...", strings: {en: {title_one, title_many, close,
-  // loading}, ...}}. Left null, a pick asked before the picker is ready shows nothing until it is.
+  // serves this file (store/assets.py): {css: "...", strings: {en: {lang, dir, title_one,
+  // title_many, close, loading}, ...}, scriptRegions: {zh_hant: "zh_tw", ...}}. Left null, a pick asked before the picker is ready shows nothing until it is.
   var frameText = null;
   var CLOSED = "The user closed the dialog without picking a file";
 
@@ -76,13 +76,21 @@
   // button and Esc working. The Python dialog takes it over (filepicker._takeFrame) when ready.
   var frame = null;
 
+  // The same choice as the picker's (picker/i18n.py choose_language): the tag whole, then its
+  // language and region without a script, then the bare language; a script may name a region.
   function frameLanguage(requested) {
     var available = frameText.strings;
     var candidates = (requested ? [requested] : []).concat(Array.prototype.slice.call(navigator.languages || []));
     for (var i = 0; i < candidates.length; i++) {
-      var tag = String(candidates[i]).replace(/-/g, "_").toLowerCase();
-      if (available[tag]) return tag;
-      if (available[tag.split("_")[0]]) return tag.split("_")[0];
+      var parts = String(candidates[i]).replace(/-/g, "_").toLowerCase().split("_");
+      var options = [parts.join("_")];
+      if (parts.length > 2) options.push(parts[0] + "_" + parts[parts.length - 1]);
+      if (parts.length > 1) options.push(parts[0] + "_" + parts[1]);
+      options.push(parts[0]);
+      for (var j = 0; j < options.length; j++) {
+        var option = frameText.scriptRegions[options[j]] || options[j];
+        if (available[option]) return option;
+      }
     }
     return "en";
   }
@@ -114,7 +122,8 @@
     var root = host.attachShadow({ mode: "open" });
     var close = element("button", { "class": "close", type: "button", "aria-label": words.close }, "\u00d7");
     var dialog = element("div", { "class": "dialog", role: "dialog", "aria-modal": "true",
-                                  "aria-labelledby": "fp-title", "aria-busy": "true", lang: words.lang });
+                                  "aria-labelledby": "fp-title", "aria-busy": "true", lang: words.lang,
+                                  dir: words.dir });
     var header = element("header");
     header.append(element("h2", { id: "fp-title" }, many ? words.title_many : words.title_one), close);
     var body = element("div", { "class": "body" });

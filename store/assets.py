@@ -26,11 +26,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from picker.i18n import SCRIPT_REGIONS, available_languages, bcp47, direction, double_braced, full_pack
+
 from .blob import base_url
 from .precompress import RUNTIME, fresh_copy, runtime_version
 from .state import store_state
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ROOT / "locales"
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 # The loader asks for PyScript at this path; the store hands it the current version's URL.
@@ -39,7 +42,7 @@ CORE_PATH = "vendor/pyscript/core.js"
 FRAME_PLACEHOLDER = "var frameText = null;"
 FRAME_KEYS = {"title_one": "dialog.title.one", "title_many": "dialog.title.many", "close": "dialog.close",
               "loading": "dialog.loading"}
-FRAME_CSS = "\n.loading { margin: auto; padding: 16px; color: #4a5366; }\n"
+FRAME_CSS = "\n.loading { margin: auto; padding: 16px; color: var(--muted); }\n"
 TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "application/wasm",
          ".json": "application/json", ".toml": "application/toml", ".zip": "application/zip",
          ".css": "text/css", ".map": "application/json", ".html": "text/html"}
@@ -175,12 +178,12 @@ def frame_text() -> dict[str, object]:
     """What the loader needs to draw the dialog's frame before the picker is ready: the dialog's
     stylesheet and, per language of locales/, the frame's words."""
     strings = {}
-    for path in sorted((ROOT / "locales").glob("*.json")):
-        messages = json.loads(path.read_text(encoding="utf-8"))
+    for language in available_languages(LOCALES):
+        messages = full_pack(language, LOCALES)
         words = {name: messages[key] for name, key in FRAME_KEYS.items()}
-        strings[path.stem] = {"lang": path.stem.replace("_", "-"), **words}
+        strings[language] = {"lang": bcp47(language), "dir": direction(language), **words}
     css = (ROOT / "picker" / "dialog.css").read_text() + FRAME_CSS
-    return {"css": css, "strings": strings}
+    return {"css": css, "strings": strings, "scriptRegions": SCRIPT_REGIONS}
 
 
 def loader_script() -> bytes:
@@ -190,6 +193,17 @@ def loader_script() -> bytes:
     text = text.replace(f'"{CORE_PATH}"', f'"{versioned}"')
     filled = json.dumps(frame_text(), ensure_ascii=True).replace("</", "<\\/")
     return text.replace(FRAME_PLACEHOLDER, f"var frameText = {filled};", 1).encode()
+
+
+async def locale_endpoint(request: Request) -> Response:
+    """A language pack with every key (a regional pack filled from its base language, then
+    English) and its placeholders written {{variable}}: the base from which a site writes its
+    customText."""
+    language = request.path_params["language"]
+    if language not in available_languages(LOCALES):
+        return Response("Not Found", status_code=404, media_type="text/plain")
+    make = lambda: json.dumps(double_braced(full_pack(language, LOCALES)), ensure_ascii=False, indent=2).encode()  # noqa: E731
+    return await own_file(f"{language}.json", make)(request)
 
 
 def own_file(name: str, make: Callable[[], bytes]) -> Callable[[Request], Awaitable[Response]]:
@@ -226,5 +240,6 @@ def asset_routes() -> list[BaseRoute]:
         Route("/pyscript.toml", config_endpoint, methods=["GET", "HEAD"]),
         Route("/picker.zip", own_file("picker.zip", picker_archive), methods=["GET", "HEAD"]),
         Route("/static/{path:path}", static_endpoint, methods=["GET", "HEAD"]),
+        Route("/locales/{language}.json", locale_endpoint, methods=["GET", "HEAD"]),
         *(Route(f"/vendor/{name}/{{path:path}}", runtime_endpoint(name), methods=["GET", "HEAD"]) for name in RUNTIME),
     ]

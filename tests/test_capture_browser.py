@@ -125,7 +125,7 @@ def test_the_panel_in_each_state_has_no_accessibility_violations(camera_page):
 
 
 def refused_text() -> str:
-    return LOCALE["capture.error.refused"].format(device=LOCALE["capture.device.camera"])
+    return LOCALE["capture.error.refused.camera"]
 
 
 def test_a_refused_camera_is_said_in_the_panel_with_how_to_allow_it_and_nothing_is_picked(refused_camera_page):
@@ -149,7 +149,7 @@ def test_no_camera_is_said_in_the_panel_and_nothing_is_picked(deviceless_page):
     start_pick(page, "pickAndStore", {"services": ["WEBCAM"]}, {})
     error = page.locator(f"{DIALOG} .capture-error")
     error.wait_for()
-    assert error.inner_text() == LOCALE["capture.error.none"].format(device=LOCALE["capture.device.camera"])
+    assert error.inner_text() == LOCALE["capture.error.none.camera"]
     page.wait_for_timeout(300)
     assert page.evaluate("window.calls") == []
 

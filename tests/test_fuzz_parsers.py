@@ -20,8 +20,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from harness.fuzzing import FUZZ
+from picker import i18n, restrictions, wire
 from picker import options as picker_options
-from picker import restrictions, wire
 from picker.fperror import BAD_PARAMETERS, FPError
 from store import keys, policy, tus_protocol
 from store.config import from_dict
@@ -398,4 +398,4 @@ def test_a_selection_under_any_options_is_accepted_or_told_why_not(raw, files, d
 
 @pytest.mark.parametrize("size", [0, 1, 1023, 1024, 1536, 10 * 1024**2, 2**64])
 def test_human_sizes_have_a_unit(size):
-    assert restrictions.human_size(size, ["B", "KB", "MB", "GB", "TB"]).split()[1] in ("B", "KB", "MB", "GB", "TB")
+    assert i18n.human_size(size, ["B", "KB", "MB", "GB", "TB"]).split()[1] in ("B", "KB", "MB", "GB", "TB")

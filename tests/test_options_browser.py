@@ -175,11 +175,11 @@ def test_services_the_picker_lacks_are_left_out_with_one_warning_and_the_pick_go
 
 def test_options_that_do_nothing_yet_are_warned_about_by_name(host_page, files):
     page = host_page.page
-    start_pick(page, "pickAndStore", {"customCss": "https://example.com/picker.css", "cropDim": [800, 600]}, {})
+    start_pick(page, "pickAndStore", {"customSourcePath": "x/", "cropDim": [800, 600]}, {})
     choose_files(page, [files["small"]])
     assert host_page.outcome()["kind"] == "success"
     assert [w.split(":")[1].strip() for w in host_page.warnings] == [
-        "option 'customCss' is not supported yet and does nothing",
+        "option 'customSourcePath' is not supported yet and does nothing",
         "option 'cropDim' is not supported yet and does nothing",
     ]
 

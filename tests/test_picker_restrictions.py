@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from picker.i18n import load_catalog
+from picker.i18n import human_size, load_catalog
 from picker.options import PickerOptions, parse_picker_options
 from picker.restrictions import (
     DroppedEntry,
     PickedFile,
     accept_attribute,
     folder_refusal,
-    human_size,
     is_accepted,
     mimetype_matches,
     rejection,

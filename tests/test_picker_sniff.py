@@ -3,7 +3,7 @@
 import pytest
 
 from harness.images import png
-from picker.restrictions import human_size
+from picker.i18n import human_size
 from picker.sniff import real_type, sniff
 
 UNITS = ["B", "KB", "MB", "GB", "TB"]

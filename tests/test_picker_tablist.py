@@ -32,3 +32,9 @@ def test_a_single_source_stays_where_it_is():
 
 def test_an_empty_list_has_nowhere_to_move():
     assert tab_for_key("ArrowDown", 0, 0) is None
+
+
+def test_right_to_left_the_horizontal_arrows_swap():
+    assert [tab_for_key("ArrowLeft", i, 3, right_to_left=True) for i in range(3)] == [1, 2, 0]
+    assert [tab_for_key("ArrowRight", i, 3, right_to_left=True) for i in range(3)] == [2, 0, 1]
+    assert [tab_for_key("ArrowDown", i, 3, right_to_left=True) for i in range(3)] == [1, 2, 0]

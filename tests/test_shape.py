@@ -70,12 +70,22 @@ def test_the_pure_core_is_strictly_typed() -> None:
     assert not missing, f"pure core modules missing from the strict mypy override in pyproject.toml: {missing}"
 
 
-def test_the_store_imports_of_the_picker_only_its_wire_schema() -> None:
+SHARED_WITH_THE_STORE = ("picker.wire", "picker.i18n")
+
+
+def test_the_store_imports_of_the_picker_only_what_they_share() -> None:
     for name, path in modules("store").items():
         # `from picker import wire` names the package too: its __init__ holds nothing else.
         picker = {i for i in imported(name, path) if i.split(".")[0] == "picker"} - {"picker"}
-        wrong = {i for i in picker if not i.startswith("picker.wire")}
-        assert not wrong, f"{name} imports {sorted(wrong)}: the store shares only picker.wire with the picker"
+        wrong = {i for i in picker if not i.startswith(SHARED_WITH_THE_STORE)}
+        assert not wrong, f"{name} imports {sorted(wrong)}: the store shares only {SHARED_WITH_THE_STORE} with the picker"
+
+
+def test_what_the_store_shares_with_the_picker_imports_nothing_else_of_it() -> None:
+    for name in SHARED_WITH_THE_STORE:
+        path = ROOT / (name.replace(".", "/") + ".py")
+        inner = {i for i in imported(name, path) if i.split(".")[0] == "picker"} - {"picker"}
+        assert inner <= set(SHARED_WITH_THE_STORE), f"{name} imports {sorted(inner)}"
 
 
 def test_the_metadata_layer_does_not_import_the_storage_layer() -> None:

@@ -28,7 +28,6 @@ from ..capture import (
 )
 from ..i18n import Catalog
 from ..options import PickerOptions
-from ..restrictions import human_size
 from ..web.dom import el, js_object
 from . import Chosen, Picked, Refuse
 from .webcam import CapturePanel, MediaUnavailable, local_moment, new_file
@@ -80,7 +79,7 @@ class RecorderSource(CapturePanel):
                                   **{"aria-disabled": "true", "data-autofocus": True})
         self.timer = el("p", {"class": "timer", "role": "timer", "aria-label": self.t("capture.time_left")},
                         time_left(0, self.limit()))
-        self.state = el("p", {"class": "hint", "aria-live": "polite"}, self.t("capture.starting", device=self.device_name()))
+        self.state = el("p", {"class": "hint", "aria-live": "polite"}, self.starting())
         self.live = el("div", {"class": "live"})
         self.area.append(self.live, self.timer, self.state, self.toggle)
         if had_focus:
@@ -191,7 +190,7 @@ class RecorderSource(CapturePanel):
         if self.stopped is not None and self.stopped.reason == "length":
             notes.append(el("p", {"class": "hint", "role": "status"}, self.t("capture.stopped.length", time=time_left(0, self.limit()))))
         elif self.stopped is not None and self.options.max_size is not None:
-            limit = human_size(self.options.max_size, self.t("size.units").split())
+            limit = self.size(self.options.max_size)
             notes.append(el("p", {"class": "hint", "role": "status"}, self.t("capture.stopped.size", limit=limit)))
         retake = self.button(self.t("capture.retake"), lambda e: self.preview(), "retake")
         use = self.button(self.t("capture.use"), lambda e: self.use(recording, name), "use")

@@ -110,6 +110,7 @@ class CapturePanel:
 
     def __init__(self, catalog: Catalog, options: PickerOptions) -> None:
         self.t = catalog.t
+        self.size = catalog.size
         self.options = options
         self.listeners = Listeners()  # those of the view shown, cleared when another replaces it
         self.stream: Any = None
@@ -133,12 +134,13 @@ class CapturePanel:
         self.listeners.on(node, "click", handler)
         return node
 
-    def device_name(self) -> str:
+    def starting(self) -> str:
         device = self.device
-        return self.t(f"capture.device.{device}")
+        return self.t(f"capture.starting.{device}")
 
     def show_error(self, problem: Problem, retry: Callable[[], None]) -> None:
-        text = self.t(f"capture.error.{problem}", device=self.device_name())
+        device = self.device
+        text = self.t(f"capture.error.{problem}.{device}")
         message = el("p", {"class": "capture-error", "role": "alert"}, text)
         again = self.button(self.t("capture.retry"), lambda e: retry(), "retry")
         self.show()
@@ -246,7 +248,7 @@ class WebcamSource(CapturePanel):
         had_focus = self.area.contains(self.area.getRootNode().activeElement)
         self.show()
         self.take = self.button(self.t("webcam.take"), self.press_take, "take", **{"aria-disabled": "true", "data-autofocus": True})
-        self.state = el("p", {"class": "hint", "aria-live": "polite"}, self.t("capture.starting", device=self.device_name()))
+        self.state = el("p", {"class": "hint", "aria-live": "polite"}, self.starting())
         self.area.append(self.video, self.state, self.take)
         if had_focus:
             self.take.focus()

@@ -11,7 +11,8 @@ from typing import Any
 
 import js
 
-from ..i18n import Catalog
+from ..fperror import BAD_PARAMETERS, FPError
+from ..i18n import Catalog, bcp47
 from ..progress import FileProgress
 from ..sources import Picked, Service, Source
 from ..tablist import tab_for_key
@@ -25,6 +26,7 @@ FOCUSABLE = (
     " [tabindex]:not([tabindex='-1'])"
 )
 PANEL_ID = "fp-panel"
+STYLESHEET_WAIT = 3.0  # seconds the dialog waits, hidden, for a customCss to load
 
 
 class Dialog:
@@ -37,11 +39,14 @@ class Dialog:
         load: Callable[[Service], Source],
         on_close: Callable[[], None],
         container: str = "modal",
+        stylesheet: str | None = None,
+        on_stylesheet_error: Callable[[FPError], None] | None = None,
     ) -> None:
         """`services`: the sources listed, in order; `open_to`: the name of the one selected first;
         `load`: the source of a service, asked for when the user first selects it."""
         self.t = catalog.t
-        self.language = catalog.language.replace("_", "-")
+        self.language = bcp47(catalog.language)
+        self.direction = catalog.direction
         count = "many" if multiple else "one"
         self.title_text = catalog.t(f"dialog.title.{count}")
         self.placement = placement(container, self.title_text)
@@ -55,6 +60,8 @@ class Dialog:
         self.rows: dict[int, tuple[Any, Any, Any]] = {}
         self.host: Any = None
         self.returns_focus_to: Any = None
+        self.stylesheet = stylesheet  # customCss: loaded into this dialog's Shadow DOM only
+        self.on_stylesheet_error = on_stylesheet_error
 
     def open(self, picked: Picked) -> None:
         self.returns_focus_to = js.document.activeElement
@@ -90,7 +97,8 @@ class Dialog:
         self.status = el("div", {"class": "visually-hidden", "aria-live": "polite"})
         self.dialog = el(
             "div",
-            {"class": "dialog", "role": "dialog", "aria-modal": "true", "aria-labelledby": "fp-title", "lang": self.language},
+            {"class": "dialog", "role": "dialog", "aria-modal": "true", "aria-labelledby": "fp-title", "lang": self.language,
+             "dir": self.direction},
             el("header", None, self.title, close),
             el("div", {"class": "body"}, tablist, self.main),
             self.alert,
@@ -98,6 +106,8 @@ class Dialog:
         )
         overlay = el("div", {"class": "overlay fill" if self.placement.fills else "overlay"}, self.dialog)
         root.replaceChildren(el("style", None, CSS), overlay)
+        if self.stylesheet:
+            self._add_stylesheet(root, overlay)
         self.picked = picked
         for index, tab in enumerate(self.tabs):
             self.listeners.on(tab, "click", self._selects(index))
@@ -112,6 +122,26 @@ class Dialog:
         if frame is None:
             self.placement.mount(self.host, self.on_close)
         (root.querySelector("[data-autofocus]") or self.focusables()[0]).focus()
+
+    def _add_stylesheet(self, root: Any, overlay: Any) -> None:
+        """The page's customCss after the picker's own styles, the dialog hidden until it has
+        loaded (or failed, or STYLESHEET_WAIT has passed) so that it never shows unstyled."""
+        link = el("link", {"rel": "stylesheet", "href": self.stylesheet})
+        overlay.style.visibility = "hidden"
+
+        def shown(event: Any = None) -> None:
+            overlay.style.visibility = ""
+
+        def failed(event: Any) -> None:
+            shown()
+            if self.on_stylesheet_error is not None:
+                self.on_stylesheet_error(FPError(BAD_PARAMETERS, f"customCss {self.stylesheet} could not be loaded: "
+                                                 "it was not found, not reachable, or not served as text/css"))
+
+        self.listeners.on(link, "load", shown)
+        self.listeners.on(link, "error", failed)
+        asyncio.get_running_loop().call_later(STYLESHEET_WAIT, shown)
+        root.insertBefore(link, overlay)
 
     def select(self, index: int) -> None:
         """Show source `index` in the panel, in place of the one shown (which is disposed of)."""
@@ -134,7 +164,7 @@ class Dialog:
 
     def _tab_keydown(self, event: Any) -> None:
         # Selection follows focus (the tabs pattern's automatic activation): a panel draws at once.
-        index = tab_for_key(str(event.key), self.selected or 0, len(self.tabs))
+        index = tab_for_key(str(event.key), self.selected or 0, len(self.tabs), self.direction == "rtl")
         if index is None:
             return
         event.preventDefault()
@@ -204,9 +234,11 @@ class Dialog:
     def update_file(self, index: int, progress: FileProgress) -> None:
         if not self.is_open:
             return
-        _, bar, state = self.rows[index]
+        row, bar, state = self.rows[index]
         percent = progress.percent
         bar.value = percent
+        if progress.done:
+            row.classList.add("done")
         state.textContent = self.t("file.done") if progress.done else self.t("file.percent", percent=int(percent))
 
     def fail_file(self, index: int) -> None:

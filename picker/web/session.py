@@ -13,7 +13,7 @@ import js
 from pyodide.ffi import JsException, JsProxy
 
 from ..fperror import CLOSED, FAILED, FPError, Unreadable
-from ..i18n import available_languages, choose_language, load_catalog
+from ..i18n import Catalog
 from ..options import PickCall, parse_call, split_call
 from ..progress import FileProgress
 from ..restrictions import PickedFile, rejection
@@ -21,6 +21,7 @@ from ..sniff import GENERIC, HEAD_BYTES, real_type
 from ..sources import AVAILABLE, Chosen, Service, Source
 from ..upload import UploadOptions, parse_upload_options, upload_endpoint, upload_metadata
 from .bitmaps import prepared
+from .custom import dialog_catalog, stylesheet_url
 from .dialog import Dialog
 from .thumbnails import Thumbnails
 from .tus_client import Remembered, upload_file
@@ -90,13 +91,13 @@ def from_js(value: Any) -> Any:
 
 
 class PickSession:
-    def __init__(self, call: PickCall, api_key: str, base: str, upload_options: UploadOptions | None = None) -> None:
+    def __init__(self, call: PickCall, api_key: str, base: str, catalog: Catalog,
+                 upload_options: UploadOptions | None = None, stylesheet: str | None = None) -> None:
         self.call = call
         self.upload_options = upload_options or UploadOptions()
         self.api_key = api_key
         self.base = base
-        language = choose_language(call.picker.language, list(js.navigator.languages), available_languages(LOCALES))
-        self.catalog = load_catalog(language, LOCALES)
+        self.catalog = catalog
         self.remembered = Remembered()
         self.outcome: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.uploads: asyncio.Task[Any] | None = None
@@ -106,7 +107,7 @@ class PickSession:
         self.thumbnails: Thumbnails | None = None
         services = [AVAILABLE[name] for name in call.picker.services]
         self.dialog = Dialog(self.catalog, call.picker.multiple, services, call.picker.open_to, self.source,
-                             self.close, call.picker.container)
+                             self.close, call.picker.container, stylesheet, lambda error: tell(call, error))
 
     def source(self, service: Service) -> Source:
         """The source of `service`, its module imported only now: a source the user never selects
@@ -175,7 +176,7 @@ class PickSession:
         except Unreadable as unreadable:
             described, problem = [], self.catalog.t("error.unreadable", filename=unreadable.filename)
         else:
-            problem = rejection(self.call.picker, described, self.catalog.t)
+            problem = rejection(self.call.picker, described, self.catalog.t, self.catalog.size)
         if problem:
             self.dialog.show_error(problem)
             self.uploads = None  # the user may pick again; nothing was sent
@@ -247,6 +248,13 @@ class PickSession:
         invoke(self.call.on_progress, progress.event())
 
 
+def tell(call: PickCall, problem: FPError) -> None:
+    """A problem of the page's options that does not stop the pick: the console and onError hear
+    it, and the dialog goes on."""
+    js.console.error(f"filepicker: {problem.message}")
+    invoke(call.on_error, problem)
+
+
 async def handle(request: Any) -> None:
     method = str(request.method)
     args = [from_js(arg) for arg in request.args]
@@ -260,6 +268,12 @@ async def handle(request: Any) -> None:
         return
     for warning in call.warnings + upload_options.warnings:
         js.console.warn(warning)
+    # A customText or customCss that cannot be used is told at once, and the dialog opens anyway.
+    catalog, text_problem = await dialog_catalog(call.picker, LOCALES)
+    stylesheet, style_problem = stylesheet_url(call.picker)
+    for problem in (text_problem, style_problem):
+        if problem is not None:
+            tell(call, problem)
     # A new pick replaces a dialog still open: one that shows why its pick failed, or one the user
     # left (whose pick then ends as closed, 101). Uploads whose dialog is hidden go on.
     for previous in list(OPEN):
@@ -267,7 +281,7 @@ async def handle(request: Any) -> None:
             previous.close()
             previous.dialog.close()  # now, so that it hands focus back before the new one takes it
     try:
-        session = PickSession(call, str(request.key), str(js.filepicker.base), upload_options)
+        session = PickSession(call, str(request.key), str(js.filepicker.base), catalog, upload_options, stylesheet)
     except FPError as error:
         js.console.error(f"filepicker: {error.message}")
         invoke(call.on_error, error)
