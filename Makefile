@@ -23,10 +23,11 @@ lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m mypy
 
-bench: setup /usr/bin/chromium
+bench: setup /usr/bin/chromium /usr/bin/ffprobe
 	$(PY) -m bench.boot
 	$(PY) -m bench.first_visit
 	$(PY) -m bench.uploads
+	$(PY) -m bench.recording
 
 setup: $(VENV)/.installed node_modules/.installed build/compressed/.made
 

@@ -60,7 +60,7 @@ from typing import Any
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from bench.doc import DOC, write_section
+from bench.shared import code_state, machine, metrics_session, page_memory, process_ids, publish, vm_status
 from harness import ROOT, free_port
 from harness.browser import launch
 from harness.host_pages import HostPages, run_host_pages
@@ -105,9 +105,6 @@ PROBES = Path(__file__).resolve().parent / "probes"
 MARK_PICKED_JS = (PROBES / "mark-picked.js").read_text()
 TUS_TIMINGS_JS = (PROBES / "tus-timings.js").read_text()
 DIGEST_JS = (PROBES / "digest-chunks.js").read_text()
-
-# Pyodide's WebAssembly memory, in bytes (it grows, never shrinks).
-WASM_BYTES_JS = "() => window.__pyodide._module.HEAPU8.length"
 
 
 # --- the files -----------------------------------------------------------------------------------
@@ -384,16 +381,6 @@ def run_sink_browser(browser: Browser, pages: HostPages, url: str, path: Path, t
 # --- memory --------------------------------------------------------------------------------------
 
 
-def vm_status(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM (peak RSS) of a process, in bytes."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, rest = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            values[name] = int(rest.split()[0]) * 1024
-    return values
-
-
 class MemorySampler:
     """Samples the page's JS heap and WebAssembly memory over CDP and the store's RSS from /proc."""
 
@@ -403,25 +390,18 @@ class MemorySampler:
         self.t0 = time.monotonic()
 
     def attach(self, context: BrowserContext, page: Page) -> Callable[[], None]:
-        cdp = context.new_cdp_session(page)
-        cdp.send("Performance.enable")
+        cdp = metrics_session(context, page)
         page.wait_for_function("window.__pyodide !== undefined")
-        # The page's renderer process: of the browser's renderers, the one that has worked most (Pyodide's boot).
         browser = context.browser
         assert browser is not None  # a context of a launched browser
-        processes = browser.new_browser_cdp_session().send("SystemInfo.getProcessInfo")["processInfo"]
-        renderer = max((p for p in processes if p["type"] == "renderer"), key=lambda p: p["cpuTime"])["id"]
+        renderer = process_ids(browser)["renderer"]
 
         def sample() -> None:
-            metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-            # ArrayBuffer backing stores live outside the JS heap: the chunks the picker reads to hash them are there.
-            buffers = cdp.send("Runtime.getHeapUsage")["backingStorageSize"]
-            wasm = page.evaluate(WASM_BYTES_JS)
+            memory = page_memory(cdp, page)
             store = vm_status(self.store.process.pid)
             picked = page.evaluate("window.bench.picked")
             self.samples.append({
-                "t": time.monotonic() - self.t0, "picked": picked is not None,
-                "js": int(metrics["JSHeapUsedSize"]), "buffers": int(buffers), "wasm": int(wasm),
+                "t": time.monotonic() - self.t0, "picked": picked is not None, **memory,
                 "renderer": vm_status(renderer)["VmRSS"], "store": store["VmRSS"], "store_peak": store["VmHWM"],
             })
 
@@ -869,16 +849,6 @@ def memory_run(browser: Browser, tmp: Path, size: int, timeout_s: float,
     return summary, note
 
 
-def code_state() -> str:
-    """The commit measured, and which of the product's folders differ from it."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.rstrip()
-
-    commit = git("rev-parse", "--short", "HEAD").strip() or "unknown"
-    changed = sorted({line[3:] for line in git("status", "--porcelain", "--", "picker", "static", "store").splitlines()})
-    return f"commit {commit}" + (f", with uncommitted changes in {', '.join(f'`{c}`' for c in changed)}" if changed else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.uploads", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, N = 2; prints, writes nothing")
@@ -886,10 +856,7 @@ def main() -> None:
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
     env: dict[str, Any] = {"load_start": os.getloadavg()[0]}
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "unknown CPU")
-    env["cpu"] = cpu
-    env["mem_gib"] = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GiB
+    env.update(machine())
     env["curl"] = subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split()[:2]
     env["curl"] = " ".join(env["curl"])
     env["code"] = code_state()
@@ -931,15 +898,7 @@ def main() -> None:
                 browser.close()
     env["load_end"] = os.getloadavg()[0]
     env["minutes"] = (time.monotonic() - started) / 60
-    section = report(sizes, env, throughput, memory, memory_note, many)
-    print()
-    print(section)
-    print(f"total {time.monotonic() - started:.0f} s")
-    if args.quick:
-        print("--quick: docs/benchmarks.md left as it was")
-    else:
-        write_section(section)
-        print(f"written to {DOC.relative_to(ROOT)}")
+    publish(report(sizes, env, throughput, memory, memory_note, many), started, "--quick" if args.quick else None)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any, Literal
 
 from playwright.sync_api import sync_playwright
 
@@ -15,7 +16,8 @@ from .picking import DIALOG, open_host, start_pick
 from .store_process import run_store
 
 DOCS = ROOT / "docs"
-SHOTS = [
+Scheme = Literal["light", "dark"]
+SHOTS: list[tuple[str, dict[str, Any], Scheme, dict[str, str]]] = [
     # (file, picker options, color scheme, page's custom properties)
     ("screenshot.png", {"multiple": True}, "light", {}),
     ("screenshot-rtl.png", {"multiple": True, "language": "ar"}, "light", {}),

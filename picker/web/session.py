@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -132,7 +133,13 @@ class PickSession:
                 self.uploads.cancel()
             if self.thumbnails is not None:
                 self.thumbnails.stop()
+                self.thumbnails = None
             self.dialog.close()
+            # The dialog, its sources and this session refer to each other: freed now, not when
+            # Python's cycle collector happens to run (which an idle page may never see), so that
+            # a recording's Blob and the dialog's nodes go with the pick.
+            self.dialog.sources.clear()
+            gc.collect()
         if self.reported:
             return
         if isinstance(result, FPError):

@@ -79,3 +79,4 @@ class Thumbnails:
         for task in self.tasks:
             task.cancel()
         self.proxy.destroy()
+        self.files = ()  # the picked Files (a recording's bytes among them) are not held past the pick
