@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,10 +67,22 @@ def direction(language: str) -> str:
     return "rtl" if base_language(language) in RIGHT_TO_LEFT else "ltr"
 
 
+# Packs whose bare language tag would make the browser apply another region's rules: Intl takes
+# "pt" for Brazilian Portuguese (plurals, grouping), and our pt pack is Portugal's.
+REGION_OF = {"pt": "pt-PT"}
+
+
 def bcp47(language: str) -> str:
     """'pt_br' -> 'pt-BR', the tag a browser's lang attribute and Intl understand."""
     base, _, region = language.partition("_")
-    return f"{base}-{region.upper()}" if region else base
+    return f"{base}-{region.upper()}" if region else REGION_OF.get(base, base)
+
+
+Listing = Callable[[Sequence[str], str], str]  # (items, "and" or "or") -> text
+
+
+def plain_listing(items: Sequence[str], kind: str) -> str:
+    return ", ".join(items)
 
 
 UNITS = 1024
@@ -94,11 +106,12 @@ def human_size(size: int, units: list[str], number: Number | None = None) -> str
 
 class Catalog:
     def __init__(self, language: str, messages: Mapping[str, Any], plural: Plural | None = None,
-                 number: Number | None = None) -> None:
+                 number: Number | None = None, listing: Listing | None = None) -> None:
         self.language = language
         self.messages = messages
         self.plural = plural or english_plural
         self.number = number or plain_number
+        self.listing = listing or plain_listing
 
     def t(self, key: str, **params: Any) -> str:
         message = self.messages[key]
@@ -170,5 +183,5 @@ def double_braced(message: Any) -> Any:
 
 
 def load_catalog(language: str, locales: Path, plural: Plural | None = None,
-                 number: Number | None = None) -> Catalog:
-    return Catalog(language, full_pack(language, locales), plural, number)
+                 number: Number | None = None, listing: Listing | None = None) -> Catalog:
+    return Catalog(language, full_pack(language, locales), plural, number, listing)

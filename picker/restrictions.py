@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from .i18n import human_size
+from .i18n import Listing, human_size, plain_listing
 from .options import PickerOptions
 
 
@@ -41,23 +41,28 @@ def is_accepted(options: PickerOptions, file: PickedFile) -> bool:
     return True
 
 
+def accepted_types(options: PickerOptions) -> list[str]:
+    return list(options.mimetypes or options.extensions)
+
+
 def rejection(options: PickerOptions, files: Sequence[PickedFile], t: Callable[..., str],
-              size: Callable[[int], str] | None = None) -> str | None:
+              size: Callable[[int], str] | None = None, listing: Listing | None = None) -> str | None:
     """What is wrong with a selection, in the user's language (`t` looks messages up, `size` writes
-    a number of bytes); None when it can be uploaded. The first rule broken is the one told: the
-    count before the files."""
+    a number of bytes, `listing` a list of names); None when it can be uploaded. The first rule
+    broken is the one told: the count before the files."""
+    join = listing or plain_listing
     if not options.multiple and len(files) > 1:
         return t("error.only_one", count=len(files))
     if options.max_files is not None and len(files) > options.max_files:
         return t("error.max_files", count=options.max_files, chosen=len(files))
     refused = [f.name for f in files if not is_accepted(options, f)]
     if refused:
-        return t("error.type", count=len(refused), names=", ".join(refused), accepted=accept_attribute(options))
+        return t("error.type", count=len(refused), names=join(refused, "and"), accepted=join(accepted_types(options), "or"))
     if options.max_size is not None:
         too_big = [f.name for f in files if f.size > options.max_size]
         if too_big:
             limit = (size or (lambda n: human_size(n, t("size.units").split())))(options.max_size)
-            return t("error.max_size", count=len(too_big), names=", ".join(too_big), limit=limit)
+            return t("error.max_size", count=len(too_big), names=join(too_big, "and"), limit=limit)
     return None
 
 
@@ -69,11 +74,12 @@ class DroppedEntry:
     is_directory: bool
 
 
-def folder_refusal(options: PickerOptions, dropped: Sequence[DroppedEntry], t: Callable[..., str]) -> str | None:
+def folder_refusal(options: PickerOptions, dropped: Sequence[DroppedEntry], t: Callable[..., str],
+                   listing: Listing | None = None) -> str | None:
     """The message refusing the folders of a drop, in the user's language (`t` looks messages
     up); None when the drop has no folder or the pick takes folders (`folders` is on, which it
     only is with `multiple`)."""
     folders = [entry.name for entry in dropped if entry.is_directory]
     if not folders or options.folders:
         return None
-    return t("error.folders", count=len(folders), names=", ".join(folders))
+    return t("error.folders", count=len(folders), names=(listing or plain_listing)(folders, "and"))

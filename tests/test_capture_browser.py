@@ -306,3 +306,14 @@ def test_a_remembered_device_that_is_gone_gives_way_to_the_default_one(camera_pa
         assert wait_released(page) == ["ended"]
     finally:
         page.evaluate("localStorage.clear()")
+
+
+@pytest.mark.parametrize("service", ["WEBCAM", "VIDEO", "AUDIO"])
+def test_each_capture_panel_right_to_left_has_no_accessibility_violations(camera_page, service):
+    page = camera_page.page
+    start_pick(page, "pickAndStore", {"services": [service], "language": "ar"}, {})
+    page.locator(f"{DIALOG} .capture .choose").first.wait_for()
+    assert page.locator(f"{DIALOG} [role=dialog]").get_attribute("dir") == "rtl"
+    assert axe_violations(page) == []
+    page.keyboard.press("Escape")
+    assert camera_page.outcome()["value"]["code"] == 101

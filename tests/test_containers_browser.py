@@ -40,7 +40,7 @@ REFUSALS = {
     ),
     "extensions": (
         {"extensions": [".png", "gif"]}, ["notes"],
-        LOCALE["error.type"]["one"].format(names="notes.txt", accepted=".png,.gif"),
+        LOCALE["error.type"]["one"].format(names="notes.txt", accepted=".png or .gif"),
     ),
     "maxSize": (
         {"maxSize": 2048, "multiple": True}, ["small", "big"],

@@ -48,7 +48,7 @@ def test_the_plural_forms_are_those_of_the_browsers_rules(host_page):
 
 
 @pytest.mark.parametrize("requested, chosen", [
-    ("pl", "pl"), ("PT_BR", "pt_br"), ("pt-BR", "pt_br"), ("fr-CA", "fr_ca"), ("es-419", "es"),
+    ("pl", "pl"), ("pt", "pt"), ("PT_BR", "pt_br"), ("pt-BR", "pt_br"), ("fr-CA", "fr_ca"), ("es-419", "es"),
     ("zh-Hant-TW", "zh_tw"), ("zh-Hant", "zh_tw"), ("de-AT", "de"), ("xx", "en"),
 ])
 def test_the_language_option_chooses_the_pack(host_page, requested, chosen):
@@ -84,7 +84,9 @@ def test_polish_plurals_follow_the_browsers_rules(host_page, tmp_path, count, ca
     choose_files(page, files)
     alert = page.locator(f"{DIALOG} [role=alert] p")
     alert.wait_for()
-    names = ", ".join(path.name for path in files)
+    names = page.evaluate("names => new Intl.ListFormat('pl', {type: 'conjunction'}).format(names)",
+                          [path.name for path in files])
+    assert names.endswith(f" i {files[-1].name}")
     assert alert.inner_text() == form("pl", "error.type", count, category, names=names, accepted="image/*")
     close_dialog(host_page)
 
@@ -290,3 +292,25 @@ def test_no_pack_overflows_the_dialog(host_page, width):
     finally:
         page.set_viewport_size(before)
     assert problems == {}
+
+
+# --- the browser's languages ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale, chosen", [("pt-BR", "pt_br"), ("fr-CH", "fr")])
+def test_without_a_language_option_the_browsers_language_is_used(browser, host, locale, chosen):
+    # A visitor whose browser is set to `locale`; the frame drawn before the picker is ready and
+    # the dialog agree on the language.
+    context = browser.new_context(locale=locale)
+    try:
+        page = context.new_page()
+        page.goto(f"{host.url}/host.html")
+        page.evaluate("() => { window.nextPick = ['pickAndStore', {}, {}]; filepicker.setKey('demo'); }")
+        page.click("#open")  # at once: the loader's frame shows first
+        frame_lang = page.locator(f"{DIALOG} [role=dialog]").get_attribute("lang")
+        page.locator(f"{DIALOG} [data-drop]").wait_for(timeout=60_000)
+        assert frame_lang == bcp47(chosen)
+        assert dialog_attribute(page, "lang") == bcp47(chosen)
+        assert page.locator(f"{DIALOG} .choose").first.inner_text() == pack(chosen)["computer.choose.one"]
+    finally:
+        context.close()

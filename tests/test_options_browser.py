@@ -141,7 +141,7 @@ def test_mimetypes_as_one_comma_separated_string(host_page, files, tmp_path):
     accept = page.locator(f"{DIALOG} input[type=file]").first.get_attribute("accept")
     assert accept == "image/png,text/plain"
     choose_files(page, [data])
-    alert_says(page, LOCALE["error.type"]["one"].format(names="data.json", accepted="image/png,text/plain"))
+    alert_says(page, LOCALE["error.type"]["one"].format(names="data.json", accepted="image/png or text/plain"))
     choose_files(page, [files["small"], files["notes"]])
     result = host_page.outcome()
     assert [(b["filename"], b["mimetype"]) for b in result["value"]] == [("small.png", "image/png"), ("notes.txt", "text/plain")]

@@ -210,7 +210,7 @@ def test_more_files_than_max_files_are_rejected_naming_the_limit(limit, message)
 def test_files_of_other_types_are_rejected_naming_them_and_what_is_accepted():
     chosen = [file("a.png", "image/png"), file("notes.txt", "text/plain"), file("data.json", "application/json")]
     assert rejected({"mimetypes": ["image/*", "application/pdf"]}, chosen, method="pickMultiple") == (
-        "notes.txt, data.json are not accepted file types. Accepted: image/*,application/pdf."
+        "The types of notes.txt, data.json are not accepted here. Accepted: image/*, application/pdf."
     )
 
 
@@ -224,4 +224,4 @@ def test_files_larger_than_max_size_are_rejected_naming_the_limit_in_units():
 def test_the_count_is_told_before_the_types_and_sizes():
     chosen = [file("a.txt", "text/plain", 10**9), file("b.txt", "text/plain", 10**9)]
     assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen) == "Only one file can be picked here: you chose 2."
-    assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen[:1]) == "a.txt is not an accepted file type. Accepted: image/*."
+    assert rejected({"mimetype": "image/*", "maxSize": 1}, chosen[:1]) == "The type of a.txt is not accepted here. Accepted: image/*."

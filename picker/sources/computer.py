@@ -9,7 +9,7 @@ from pyodide.ffi import create_once_callable
 
 from ..i18n import Catalog
 from ..options import PickerOptions
-from ..restrictions import DroppedEntry, accept_attribute, folder_refusal
+from ..restrictions import DroppedEntry, accept_attribute, accepted_types, folder_refusal
 from ..web.dom import Listeners, el
 from . import Chosen, Picked, Refuse
 
@@ -21,6 +21,7 @@ def source(catalog: Catalog, options: PickerOptions) -> ComputerSource:
 class ComputerSource:
     def __init__(self, catalog: Catalog, options: PickerOptions) -> None:
         self.t = catalog.t
+        self.listing = catalog.listing
         self.options = options
         self.listeners = Listeners()
         self.walking: asyncio.Task[None] | None = None  # the dropped folders being read
@@ -36,7 +37,8 @@ class ComputerSource:
             el("span", None, self.t(f"computer.drop.{count}")),
             el("span", {"class": "hint"}, self.t("computer.or")),
             choose,
-            el("span", {"class": "hint"}, self.t("computer.accepted", accepted=accept)) if accept else "",
+            el("span", {"class": "hint"}, self.t("computer.accepted", accepted=self.listing(accepted_types(self.options), "or")))
+            if accept else "",
             self.input,
         )
         panel.append(drop)
@@ -62,7 +64,7 @@ class ComputerSource:
             # Entries must be taken while the drop event lasts; the folders are read afterwards.
             entries = [e for e in (item.webkitGetAsEntry() for item in event.dataTransfer.items if item.kind == "file") if e]
             dropped = [DroppedEntry(str(e.name), bool(e.isDirectory)) for e in entries]
-            refusal = folder_refusal(self.options, dropped, self.t)
+            refusal = folder_refusal(self.options, dropped, self.t, self.listing)
             if refusal:
                 refuse(refusal)
             elif any(d.is_directory for d in dropped):

@@ -101,7 +101,7 @@ class RecorderSource(CapturePanel):
         self.live.replaceChildren(*self.live_view(stream))
         for video in self.live.querySelectorAll("video"):
             await video.play()
-        self.state.textContent = self.t("capture.ready")
+        self.state.textContent = self.t("capture.ready", button=self.t("capture.start"))
         self.toggle.removeAttribute("aria-disabled")
 
     def press_toggle(self, event: Any) -> None:

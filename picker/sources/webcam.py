@@ -265,7 +265,7 @@ class WebcamSource(CapturePanel):
         self.video.classList.toggle("mirrored", mirrored(facing))
         self.video.srcObject = stream
         await self.video.play()
-        self.state.textContent = self.t("webcam.ready")
+        self.state.textContent = self.t("webcam.ready", button=self.t("webcam.take"))
         self.take.removeAttribute("aria-disabled")
 
     def press_take(self, event: Any) -> None:
@@ -284,11 +284,12 @@ class WebcamSource(CapturePanel):
         blob = await canvas_blob(canvas, JPEG, JPEG_QUALITY)
         name = file_name("webcam", local_moment(), extension_for(JPEG), self.names)
         photo = new_file(blob, name, JPEG)
-        image = el("img", {"class": "photo", "src": self.object_url(photo), "alt": self.t("webcam.photo", width=width, height=height),
-                           "width": width, "height": height})
+        # Pixel sizes as digits, not grouped numbers ("1920", not "1,920").
+        alt = self.t("webcam.photo", width=str(width), height=str(height))
+        image = el("img", {"class": "photo", "src": self.object_url(photo), "alt": alt, "width": width, "height": height})
         self.show()
-        retake = self.button(self.t("capture.retake"), lambda e: self.preview(), "retake")
-        use = self.button(self.t("capture.use"), lambda e: self.use(photo, name), "use")
+        retake = self.button(self.t("webcam.retake"), lambda e: self.preview(), "retake")
+        use = self.button(self.t("webcam.use"), lambda e: self.use(photo, name), "use")
         self.area.append(image, el("div", {"class": "actions"}, retake, use))
         use.focus()
 

@@ -183,7 +183,7 @@ class PickSession:
         except Unreadable as unreadable:
             described, problem = [], self.catalog.t("error.unreadable", filename=unreadable.filename)
         else:
-            problem = rejection(self.call.picker, described, self.catalog.t, self.catalog.size)
+            problem = rejection(self.call.picker, described, self.catalog.t, self.catalog.size, self.catalog.listing)
         if problem:
             self.dialog.show_error(problem)
             self.uploads = None  # the user may pick again; nothing was sent
