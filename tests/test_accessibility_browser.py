@@ -4,7 +4,6 @@ and a page zoomed to 200 % without scrolling sideways; its targets are at least 
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from harness.accessibility import axe_violations
 from harness.dialogs import UPLOADS
 from harness.images import png
 from harness.picking import DIALOG, choose_files, start_pick
+from store.tus_protocol import parse_metadata
 
 
 def violations_in_each_scheme(page, state: str, found: dict) -> None:
@@ -86,12 +86,7 @@ def test_every_state_of_the_dialog_has_no_accessibility_violations(host_page, pi
 
 
 def _filename(request) -> str:
-    metadata = request.headers.get("upload-metadata", "")
-    for item in metadata.split(","):
-        name, _, value = item.strip().partition(" ")
-        if name == "filename":
-            return base64.b64decode(value).decode()
-    return ""
+    return parse_metadata(request.headers.get("upload-metadata")).get("filename", "")
 
 
 def test_an_upload_failure_has_no_accessibility_violations(host_page, pictures):
