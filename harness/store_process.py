@@ -80,12 +80,14 @@ class Store:
                 and not p.name.startswith("index.sqlite3")]
 
 
-def start_store(config_path: Path, port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`python -m store serve` on 127.0.0.1:port, once it answers. Its output goes to `log_path`
-    (appended): a pipe nobody reads fills up and then blocks the store."""
+def start_store(config_path: Path, port: int, log_path: Path, env: dict[str, str] | None = None,
+                args: tuple[str, ...] = ()) -> subprocess.Popen:
+    """`python -m store serve` on 127.0.0.1:port (with `args`, such as `--workers 3`), once it
+    answers. Its output goes to `log_path` (appended): a pipe nobody reads fills up and then blocks
+    the store."""
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "store", "serve", "--config", str(config_path), "--port", str(port)],
+            [sys.executable, "-m", "store", "serve", "--config", str(config_path), "--port", str(port), *args],
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             stdout=log,
@@ -125,19 +127,21 @@ def run_store(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | N
 class StoreProcess:
     """The store as its own process on a port of its own that stays its own across restarts."""
 
-    def __init__(self, tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         tmp.mkdir(parents=True, exist_ok=True)
         self.data_dir = tmp / "data"
         self.config_path = tmp / "store.toml"
         self.config_path.write_text(config_text.format(data_dir=self.data_dir))
         self.env = env
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.log = tmp / "store.log"
 
     def start(self) -> None:
-        self.process = start_store(self.config_path, self.port, self.log, self.env)
+        self.process = start_store(self.config_path, self.port, self.log, self.env, self.args)
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no cleanup, as when the machine or the OOM killer stops it."""
@@ -167,8 +171,9 @@ class StoreProcess:
 
 
 @contextlib.contextmanager
-def store_process(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | None = None) -> Iterator[StoreProcess]:
-    store = StoreProcess(tmp, config_text, env)
+def store_process(tmp: Path, config_text: str = TEST_CONFIG, env: dict[str, str] | None = None,
+                  args: tuple[str, ...] = ()) -> Iterator[StoreProcess]:
+    store = StoreProcess(tmp, config_text, env, args)
     store.start()
     try:
         yield store

@@ -17,12 +17,15 @@ from .config import Config
 from .errors import StoreError, store_error_response
 from .files import file_metadata, overwrite_file, remove_file, serve_file, serve_public_file
 from .guards import BodyRate, OutOfResources
+from .health import healthz, readyz
 from .imports import import_url
+from .metrics import metrics
 from .pg_index import PostgresIndex
 from .repair import repair, repair_held
 from .resumable import sweeping
 from .sqlite_index import SQLiteIndex
 from .state import StoreState
+from .telemetry import REQUEST_ID_HEADER, Telemetry
 from .tus_routes import tus_routes
 from .whole_file import store_upload
 
@@ -31,6 +34,7 @@ EXPOSE_HEADERS = [
     "Content-Length", "Content-Range", "ETag", "Location",
     "Upload-Offset", "Upload-Length", "Upload-Expires", "Upload-Metadata", "Upload-Concat",
     "Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Tus-Checksum-Algorithm", "Blob-Location",
+    REQUEST_ID_HEADER,
 ]
 
 
@@ -67,9 +71,14 @@ def create_app(config: Config | None = None) -> Starlette:
         Route("/api/file/{handle}/metadata", file_metadata, methods=["GET"]),
         Route("/public/{location}/{container}/{key:path}", serve_public_file, methods=["GET", "HEAD"]),
         *tus_routes(),
+        Route("/healthz", healthz, methods=["GET", "HEAD"]),
+        Route("/readyz", readyz, methods=["GET", "HEAD"]),
+        Route("/metrics", metrics, methods=["GET"]),
         *asset_routes(),
     ]
     middleware = [
+        # Outermost: every answer, CORS preflights included, carries its request id, is logged and counted.
+        Middleware(Telemetry),
         Middleware(
             CORSMiddleware,
             allow_origins=config.allowed_origins,

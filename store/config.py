@@ -14,6 +14,8 @@ from typing import Any
 from .errors import StoreError, bad_request, forbidden
 
 ENV_PREFIX = "PICKSTORE__"
+# The folder where each of several worker processes keeps its metrics (store.metrics).
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 INDEX_ENV = "PICKSTORE_INDEX"  # the `index` setting, as PICKSTORE__store__index also sets it
 DEFAULT_MAX_UPLOAD_SIZE = 50 * 1024**3  # bytes: the largest file a resumable upload may declare
 DEFAULT_UPLOAD_EXPIRY = 24 * 3600  # seconds an unfinished resumable upload is kept after its last chunk
@@ -131,6 +133,8 @@ class Config:
     # Where the index and the upload leases live: "sqlite" (index.sqlite3 in data_dir), or the
     # postgresql:// URL of a database that several store processes share.
     index: str = "sqlite"
+    # How the store writes its log lines: "json" (one object per line) or "text".
+    log_format: str = "json"
 
     def app(self, api_key: str | None, origin: str | None = None) -> App:
         """The app of an API key, refused when the request comes from a page the app does not list."""
@@ -305,6 +309,9 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
     allowed_hosts = store.get("allowed_hosts", list(LOOPBACK_HOSTS))
     if not isinstance(allowed_hosts, list) or not all(isinstance(h, str) and h and "/" not in h for h in allowed_hosts):
         raise ValueError(f"allowed_hosts must be a list of host names such as [\"files.example.com\"], not {allowed_hosts!r}")
+    log_format = store.get("log_format", "json")
+    if log_format not in ("json", "text"):
+        raise ValueError(f'log_format must be "json" or "text", not {log_format!r}')
     return Config(
         data_dir=data_dir,
         default_location=default_location,
@@ -318,4 +325,5 @@ def from_dict(raw: Mapping[str, Any]) -> Config:
         allowed_hosts=tuple(host.lower() for host in allowed_hosts),
         remote=_remote_settings(raw.get("remote", {})),
         index=_index(store),
+        log_format=log_format,
     )

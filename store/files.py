@@ -12,6 +12,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from . import metrics
 from .backends import storage_options
 from .blob import blob, check_host, public_url
 from .claimed import ClaimedWrite
@@ -215,11 +216,13 @@ async def overwrite_file(request: Request) -> JSONResponse:
     # say what the key holds (store.repair).
     write = WholeWrite(record.location, record.container, record.key, record.handle, mimetype, record.public,
                        record.region)
-    async with ClaimedWrite(state.index, write) as claimed:
-        writer = state.backends[record.location].writer(record.container, record.key, **storage_options(record))
-        written = await write_file(writer, sniffing(request.stream(), head, app, mimetype), growing=growing,
-                                   whole=whole, committing=claimed.committing)
-        updated = replace(record, size=written.size, sha256=written.sha256, mimetype=mimetype, created=time.time())
-        await claimed.record(updated)
+    with metrics.upload_outcome(metrics.WHOLE):
+        async with ClaimedWrite(state.index, write) as claimed:
+            writer = state.backends[record.location].writer(record.container, record.key, **storage_options(record))
+            body = metrics.received(metrics.WHOLE, request.stream())
+            written = await write_file(writer, sniffing(body, head, app, mimetype), growing=growing,
+                                       whole=whole, committing=claimed.committing)
+            updated = replace(record, size=written.size, sha256=written.sha256, mimetype=mimetype, created=time.time())
+            await claimed.record(updated)
     return JSONResponse(blob(state, updated, request, writeable=True))
 

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import store_request
+from . import metrics, store_request
 from .blob import check_host
 from .config import App, Config
 from .content_type import SNIFF_BYTES, essence, normalised_mimetype, sniffed
@@ -126,5 +126,6 @@ async def import_url(request: Request) -> JSONResponse:
         named = replace(options, filename=name, mimetype=mimetype)
         target, policy = destination(state.config, named, size=found.size, now=now)
         return await store_stream(
-            state, request, named, target, policy, _limited(head, chunks, limit), declared=found.size, now=now
+            state, request, named, target, policy, _limited(head, chunks, limit), declared=found.size, now=now,
+            kind=metrics.IMPORT,
         )

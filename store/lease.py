@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 
 from .errors import StoreError
 from .locks import Locks
+from .metrics import LEASE_TAKEOVERS
 from .tus_protocol import LOCKED
 
 # A lease is renewed every LEASE_SECONDS / 4 while its request runs (and as its body streams), so it
@@ -32,6 +33,7 @@ class Lease:
         self._renew_at = 0.0
         # Called when another request wants the upload: the request body under way, if any, stops.
         self.on_wanted: Callable[[], None] | None = None
+        self.given_up = False  # on_wanted was called: another request takes the upload over
 
     async def take(self) -> None:
         now = time.time()
@@ -44,6 +46,9 @@ class Lease:
 
     async def check_wanted(self) -> None:
         if self.on_wanted is not None and await self._locks.is_wanted(self.upload_id, self._token):
+            if not self.given_up:
+                self.given_up = True
+                LEASE_TAKEOVERS.inc()
             self.on_wanted()
 
     async def renew(self) -> None:

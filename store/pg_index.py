@@ -84,6 +84,16 @@ def check_url(url: str) -> None:
         raise ValueError(f"index: {shown(url)} is not a PostgreSQL URL libpq can read: {exc}") from None
 
 
+async def reach(url: str) -> None:
+    """IndexUnavailable, naming the setting, unless the database at `url` answers within
+    CONNECT_TIMEOUT (`pickstore serve` asks before it starts any worker)."""
+    try:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
+            await conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        raise IndexUnavailable(f"index: cannot use the PostgreSQL database at {shown(url)}: {exc}") from None
+
+
 def shown(url: str) -> str:
     """The database a URL names, its password left out, for messages and logs."""
     try:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import replace
 from typing import Any
 
-from . import store_request
+from . import metrics, store_request
 from .backends import PartialStore, storage_options
 from .content_type import SNIFF_BYTES, check_sniffed
 from .crash import crash_point
@@ -174,11 +174,13 @@ async def receive(
     digest = None if upload.partial else await _digest(state, store, upload)
     check = checksum.hasher() if checksum else None
     received = 0
+    counter = metrics.BYTES_RECEIVED.labels(metrics.TUS)
     head = await _head_so_far(state, store, upload)
 
     async def counted() -> AsyncIterator[bytes]:
         nonlocal received
         async for chunk in body:
+            counter.inc(len(chunk))  # received, whether kept or refused
             check_room(upload, received + len(chunk))
             if head is not None:
                 _sniff(state, upload, head, chunk)
@@ -240,6 +242,7 @@ async def complete(state: StoreState, upload: UploadRecord) -> tuple[UploadRecor
     upload = replace(upload, completed=True, expires=time.time() + state.config.upload_expiry)
     await state.index.save_upload(upload)
     state.running.digests.pop(upload.id, None)
+    metrics.UPLOADS_FINISHED.labels(metrics.TUS).inc()
     return upload, record
 
 
@@ -297,6 +300,8 @@ async def expire(state: StoreState, upload: UploadRecord) -> bool:
         if exc.code != LOCKED and exc.code < 500:
             raise
         return False
+    if not upload.completed and not upload.partial:
+        metrics.UPLOADS_FAILED.labels(metrics.TUS).inc()  # abandoned by its client
     return True
 
 

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import resumable, store_request
+from . import metrics, resumable, store_request
 from .blob import base_url, blob, check_host
 from .destination import destination
 from .errors import StoreError, forbidden
@@ -185,6 +185,8 @@ async def create_upload(request: Request) -> Response:
     )
     checksum = parse_checksum(headers.get("upload-checksum"))
     upload = await resumable.create(state, upload)
+    if not upload.partial:
+        metrics.UPLOADS_STARTED.labels(metrics.TUS).inc()
     record = None
     try:
         async with leased(state.locks, upload.id) as lease:
@@ -194,6 +196,8 @@ async def create_upload(request: Request) -> Response:
                 upload, record = await resumable.complete(state, upload)
     except StoreError:
         # A refusal carries no Location: nobody could ever resume or terminate this upload.
+        if not upload.partial:
+            metrics.UPLOADS_FAILED.labels(metrics.TUS).inc()
         await resumable.terminate(state, upload)
         raise
     return _answer(state, request, upload, record, _created_headers(state, request, upload), created=True)
@@ -220,8 +224,13 @@ async def _create_final(
             concat=concat_header, target=target, now=now, expiry=config.upload_expiry,
         )
         final = await resumable.create(state, final)
-        async with leased(state.locks, final.id):
-            final, record = await resumable.join(state, final, parts)
+        metrics.UPLOADS_STARTED.labels(metrics.TUS).inc()
+        try:
+            async with leased(state.locks, final.id):
+                final, record = await resumable.join(state, final, parts)
+        except BaseException:
+            metrics.UPLOADS_FAILED.labels(metrics.TUS).inc()  # join removed it
+            raise
     return _answer(state, request, final, record, _created_headers(state, request, final), created=True)
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterable
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from . import store_request
+from . import metrics, store_request
 from .backends import storage_options
 from .blob import blob, check_host
 from .claimed import ClaimedWrite
@@ -33,16 +33,27 @@ async def store_upload(request: Request) -> JSONResponse:
     # The size rules are checked against Content-Length now, and against the bytes as they arrive.
     size = int(declared) if declared and declared.isdigit() else None
     target, policy = destination(state.config, options, size=size, now=now)
-    return await store_stream(state, request, options, target, policy, request.stream(), declared=size, now=now)
+    return await store_stream(state, request, options, target, policy, request.stream(), declared=size, now=now,
+                              kind=metrics.WHOLE)
 
 
 async def store_stream(
     state: StoreState, request: Request, options: StoreRequest, target: Destination, policy: Policy | None,
-    chunks: AsyncIterable[bytes], *, declared: int | None, now: float,
+    chunks: AsyncIterable[bytes], *, declared: int | None, now: float, kind: str,
 ) -> JSONResponse:
     """`chunks` written at the destination as one whole file (the app's and policy's size and type
     rules checked as they come, the first bytes sniffed), claimed, recorded, and answered with the
-    Blob. `declared`: the size the sender announced, which the bytes must match."""
+    Blob. `declared`: the size the sender announced, which the bytes must match; `kind`: what
+    store.metrics counts it as."""
+    with metrics.upload_outcome(kind):
+        return await _store_stream(state, request, options, target, policy, metrics.received(kind, chunks),
+                                   declared=declared, now=now)
+
+
+async def _store_stream(
+    state: StoreState, request: Request, options: StoreRequest, target: Destination, policy: Policy | None,
+    chunks: AsyncIterable[bytes], *, declared: int | None, now: float,
+) -> JSONResponse:
     app = state.config.apps[target.app_key]
     # A key another file holds is refused, or overwritten as that file when the sender may write it;
     # a free one is claimed before the first byte is read, so that a second store there is refused.

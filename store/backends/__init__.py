@@ -101,6 +101,11 @@ class Backend(Protocol):
         two locations whose places overlap would write each other's keys (see `check_apart`)."""
         ...
 
+    async def reachable(self) -> None:
+        """Raise unless the storage answers a cheap call now (local: the folder takes a file; S3: a
+        HEAD of each bucket; Azure: each container's properties): GET /readyz asks, with a time limit."""
+        ...
+
     async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
         """Remove what whole-file writes left behind that no running store process will finish (a
         process killed before its commit), and name it: on local disk, temporary files written

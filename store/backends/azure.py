@@ -15,6 +15,7 @@ such a location takes files stored with access 'public'."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import logging
@@ -377,6 +378,17 @@ class AzureBackend:
         if self.settings.public_url_prefix:
             return prefixed_url(self.settings.public_url_prefix, container, key)
         return self.blob(container, key).url
+
+    async def reachable(self) -> None:
+        def probe() -> None:
+            for container in self.containers:
+                try:
+                    self.service.get_container_client(container).get_container_properties()
+                except AzureError as exc:
+                    raise self.error(exc, container, "") from exc
+
+        # asyncio's thread rather than anyio's: a caller that stops waiting is not held by the SDK's retries.
+        await asyncio.to_thread(probe)
 
     async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
         # A writer's uncommitted blocks: no reader sees them, and Azure drops them by itself (at the

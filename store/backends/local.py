@@ -9,9 +9,11 @@ true`; private files never leave `root`."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -346,6 +348,17 @@ class LocalBackend:
     async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
         root = self.public_root if public and self.public_root is not None else self.root
         await _in_thread(_remove, self.path(container, key, public), root / container)
+
+    async def reachable(self) -> None:
+        def probe() -> None:
+            for root in (self.root, self.public_root):
+                if root is not None:
+                    root.mkdir(parents=True, exist_ok=True)
+                    with tempfile.TemporaryFile(dir=root, prefix=".ready-"):
+                        pass
+
+        # asyncio's thread rather than anyio's: a caller that stops waiting (a stuck disk) is not held.
+        await asyncio.to_thread(probe)
 
     async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
         return await _in_thread(_clear_temporary, self.root / ".incoming", started)

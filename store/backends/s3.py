@@ -6,6 +6,7 @@ can read, cut and continue it, and is assembled at its key by server-side copies
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -206,6 +207,14 @@ class S3Backend:
 
     async def delete(self, container: str, key: str, *, public: bool = False, region: str | None = None) -> None:
         await self.call("delete_object", region, Bucket=container, Key=key)
+
+    async def reachable(self) -> None:
+        def probe() -> None:
+            for bucket in self.containers:
+                self.call_blocking("head_bucket", Bucket=bucket)
+
+        # asyncio's thread rather than anyio's: a caller that stops waiting is not held by boto3's retries.
+        await asyncio.to_thread(probe)
 
     async def clear_leftovers(self, started: float, expiry: float) -> list[str]:
         """Abort the multipart uploads of the location's buckets begun more than `expiry` seconds
